@@ -1,0 +1,35 @@
+//! `kiln bench`: measurements printed one figure per line (`name value`), or as JSON.
+
+mod codec;
+mod data;
+
+pub(crate) use data::gaussians;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+/// `kiln bench ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCmd {
+    /// Encode, decode and aggregate a transformer-shaped set of pseudo-gradients.
+    Codec(codec::CodecArgs),
+}
+
+impl BenchCmd {
+    pub(crate) fn run(self) -> Result<()> {
+        match self {
+            Self::Codec(args) => codec::run(args),
+        }
+    }
+}
+
+/// Median of timings in seconds.
+pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}

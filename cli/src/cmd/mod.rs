@@ -1,0 +1,5 @@
+//! Subcommands.
+
+pub(crate) mod artifact;
+pub(crate) mod bench;
+pub(crate) mod hparams;

@@ -1,0 +1,51 @@
+//! `kiln`: one binary for the kiln subnet.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// kiln: permissionless, decentralized LLM pre-training on a Substrate chain.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about, long_about = None)]
+struct Cli {
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `kiln=debug`.
+    #[arg(long, global = true, env = "KILN_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect artifacts (the bytes miners upload).
+    #[command(subcommand)]
+    Artifact(cmd::artifact::ArtifactCmd),
+    /// Show, validate and hash run parameters.
+    #[command(subcommand)]
+    Hparams(cmd::hparams::HparamsCmd),
+    /// Benchmarks that print one figure per line.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Artifact(c) => c.run(),
+        Command::Hparams(c) => c.run(),
+        Command::Bench(c) => c.run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
