@@ -185,8 +185,8 @@ impl Hparams {
 
     /// CPU tests and `kiln up`: a few fast blocks per window, a handful of inner steps.
     pub fn tiny() -> Self {
+        let base = Self::seventy_two_b();
         Self {
-            version: HPARAMS_VERSION,
             name: "tiny".into(),
             window: WindowParams {
                 blocks_per_window: 20,
@@ -203,24 +203,14 @@ impl Hparams {
             inner: InnerParams {
                 steps: 4,
                 lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.95,
-                eps: 1e-8,
-                weight_decay: 0.1,
-                grad_clip: 1.0,
                 warmup_steps: 4,
+                ..base.inner
             },
             compression: CompressionParams {
-                chunk: 64,
                 topk: 128,
-                value_bits: 2,
-                error_feedback_decay: 0.95,
+                ..base.compression
             },
-            outer: OuterParams { lr: 0.4 },
-            evaluation: EvaluationParams {
-                eval_lr_factor: 0.2,
-                bma_alpha: 0.05,
-            },
+            ..base
         }
     }
 

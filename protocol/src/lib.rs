@@ -11,6 +11,25 @@
 //! - [`artifact`]: the artifact wire format v1 a miner uploads.
 //! - [`commitment`]: the commitment bytes written on chain.
 //! - [`assignment`]: deterministic data assignment.
+//!
+//! A miner's message, end to end:
+//!
+//! ```
+//! use kiln_protocol::artifact::{self, Artifact, ArtifactHeader, DecodeOptions};
+//! use kiln_protocol::codec::compress;
+//!
+//! let delta: Vec<f32> = (0..128 * 64).map(|i| ((i * 7919) % 1000) as f32 / 1e3 - 0.5).collect();
+//! let tensor = compress("layers.0.mlp.up_proj.weight", &[128, 64], &delta, 64, 64).unwrap();
+//! let header = ArtifactHeader {
+//!     netuid: 1, uid: 4, hotkey: [7; 32], window: 12,
+//!     base_model_hash: [0; 32], hparams_hash: [0; 32],
+//! };
+//! let bytes = Artifact { header, tensors: vec![tensor] }.encode().unwrap();
+//! let decoded = Artifact::decode(&bytes, &DecodeOptions::default()).unwrap();
+//! assert_eq!(decoded.tensors[0].geometry.kept(), 2 * 64);
+//! let digest = artifact::digest(&bytes); // committed on chain
+//! assert_eq!(digest.len(), 32);
+//! ```
 
 pub mod artifact;
 pub mod assignment;

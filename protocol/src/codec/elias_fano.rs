@@ -131,71 +131,38 @@ mod tests {
         w.finish()
     }
 
+    /// Decodes a hand-made chunk of u = 100, k = 3 (l = 5, 4 buckets): lows, then unary bits.
+    fn decode_raw(lows: [u32; 3], unary: &[u32]) -> Result<(), IndexProblem> {
+        let mut w = BitWriter::default();
+        lows.iter().for_each(|&low| w.write(low, 5));
+        unary.iter().for_each(|&bit| w.write(bit, 1));
+        decode_chunk(&mut BitReader::new(&w.finish()), 100, 3, &mut Vec::new())
+    }
+
     #[test]
     fn corrupt_streams_are_classified() {
-        // u = 100, k = 3: l = 5, 4 buckets, lows then unary.
-        let mut w = BitWriter::default();
-        for low in [1, 1, 0] {
-            w.write(low, 5);
-        }
-        // Two indices in bucket 0 with equal lows: duplicate.
-        for bit in [1, 1, 0, 1, 0, 0, 0] {
-            w.write(bit, 1);
-        }
-        let bytes = w.finish();
-        let mut out = Vec::new();
+        assert_eq!(decode_raw([1, 2, 3], &[1, 1, 1, 0, 0, 0, 0]), Ok(()));
+        // Two indices in bucket 0 with equal lows.
         assert_eq!(
-            decode_chunk(&mut BitReader::new(&bytes), 100, 3, &mut out),
+            decode_raw([1, 1, 0], &[1, 1, 0, 1, 0, 0, 0]),
             Err(IndexProblem::Duplicate(1))
         );
-
-        let mut w = BitWriter::default();
-        for low in [2, 1, 31] {
-            w.write(low, 5);
-        }
-        for bit in [1, 1, 0, 0, 0, 1, 0] {
-            w.write(bit, 1);
-        }
-        let bytes = w.finish();
-        out.clear();
         assert_eq!(
-            decode_chunk(&mut BitReader::new(&bytes), 100, 3, &mut out),
+            decode_raw([2, 1, 31], &[1, 1, 0, 0, 0, 1, 0]),
             Err(IndexProblem::Unsorted)
         );
-
-        let mut w = BitWriter::default();
-        for low in [0, 0, 31] {
-            w.write(low, 5);
-        }
         // Third index in bucket 3: 3·32 + 31 = 127 ≥ 100.
-        for bit in [1, 0, 1, 0, 0, 1, 0] {
-            w.write(bit, 1);
-        }
-        let bytes = w.finish();
-        out.clear();
         assert_eq!(
-            decode_chunk(&mut BitReader::new(&bytes), 100, 3, &mut out),
+            decode_raw([0, 0, 31], &[1, 0, 1, 0, 0, 1, 0]),
             Err(IndexProblem::OutOfRange(127))
         );
-
-        let mut w = BitWriter::default();
-        for low in [0, 0, 0] {
-            w.write(low, 5);
-        }
-        for bit in [1, 0, 0, 0, 0] {
-            w.write(bit, 1);
-        }
-        let bytes = w.finish();
-        out.clear();
         assert_eq!(
-            decode_chunk(&mut BitReader::new(&bytes), 100, 3, &mut out),
+            decode_raw([0, 0, 0], &[1, 0, 0, 0, 0]),
             Err(IndexProblem::CountMismatch)
         );
-
-        out.clear();
         let bytes = encode(&[3, 50, 99], 100);
         assert_eq!(
-            decode_chunk(&mut BitReader::new(&bytes[..1]), 100, 3, &mut out),
+            decode_chunk(&mut BitReader::new(&bytes[..1]), 100, 3, &mut Vec::new()),
             Err(IndexProblem::Truncated)
         );
     }
