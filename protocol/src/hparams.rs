@@ -8,7 +8,7 @@
 
 use crate::Digest;
 use crate::codec::MAX_CHUNK_SIDE;
-use crate::window::WindowClock;
+use crate::window::{WindowClock, WindowClockError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -46,6 +46,9 @@ pub enum HparamsError {
         /// The allowed range, in words.
         expected: &'static str,
     },
+    /// The window fields do not form a valid window clock.
+    #[error("window: {0}")]
+    Window(#[from] WindowClockError),
     /// Two fields contradict each other.
     #[error("{0}")]
     Inconsistent(String),
@@ -216,6 +219,7 @@ impl Hparams {
 
     /// A 1B-parameter run on single GPUs: Templar's protocol numbers, a smaller batch.
     pub fn one_b() -> Self {
+        let base = Self::seventy_two_b();
         Self {
             name: "1b".into(),
             data: DataParams {
@@ -227,10 +231,9 @@ impl Hparams {
             },
             inner: InnerParams {
                 lr: 4e-4,
-                warmup_steps: 1500,
-                ..Self::seventy_two_b().inner
+                ..base.inner
             },
-            ..Self::seventy_two_b()
+            ..base
         }
     }
 
@@ -318,7 +321,7 @@ impl Hparams {
             self.window.blocks_per_window,
             self.window.commit_grace_blocks,
         )
-        .map_err(|e| HparamsError::Inconsistent(format!("window: {e}")))
+        .map_err(HparamsError::Window)
     }
 
     /// Checks every field and every relation between fields.
