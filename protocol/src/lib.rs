@@ -11,6 +11,7 @@
 //! - [`artifact`]: the artifact wire format v1 a miner uploads.
 //! - [`commitment`]: the commitment bytes written on chain.
 //! - [`assignment`]: deterministic data assignment.
+//! - [`rng`]: the portable blake3 random stream every draw of the protocol uses.
 //!
 //! A miner's message, end to end:
 //!
@@ -36,7 +37,7 @@ pub mod assignment;
 pub mod codec;
 pub mod commitment;
 pub mod hparams;
-mod rng;
+pub mod rng;
 pub mod window;
 
 pub use artifact::{Artifact, ArtifactHeader, DecodeError, DecodeOptions};

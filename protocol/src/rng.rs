@@ -5,7 +5,7 @@
 //! reproduce every draw.
 
 /// Deterministic random stream from a 32-byte key.
-pub(crate) struct StreamRng {
+pub struct StreamRng {
     reader: blake3::OutputReader,
     buf: [u8; 64],
     pos: usize,
@@ -13,7 +13,7 @@ pub(crate) struct StreamRng {
 
 impl StreamRng {
     /// The stream `blake3_keyed(key, "")` read as an XOF.
-    pub(crate) fn new(key: &[u8; 32]) -> Self {
+    pub fn new(key: &[u8; 32]) -> Self {
         let reader = blake3::Hasher::new_keyed(key).finalize_xof();
         Self {
             reader,
@@ -22,7 +22,8 @@ impl StreamRng {
         }
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next little-endian u64 word of the stream.
+    pub fn next_u64(&mut self) -> u64 {
         if self.pos == 64 {
             self.reader.fill(&mut self.buf);
             self.pos = 0;
@@ -37,7 +38,7 @@ impl StreamRng {
     }
 
     /// Uniform in `0..n` (n ≥ 1).
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         debug_assert!(n > 0);
         let mut m = u128::from(self.next_u64()) * u128::from(n);
         if (m as u64) < n {
@@ -47,6 +48,19 @@ impl StreamRng {
             }
         }
         (m >> 64) as u64
+    }
+
+    /// Uniform in `[0, 1)`: the top 53 bits of the next word, times 2^-53.
+    pub fn unit_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Standard normal by Box–Muller from two [`unit_f64`](Self::unit_f64) draws (the
+    /// cosine branch only, so one draw consumes exactly two words).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.unit_f64(); // (0, 1]
+        let u2 = self.unit_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 }
 
@@ -64,6 +78,17 @@ mod tests {
         for c in counts {
             assert!((9_000..11_000).contains(&c), "{counts:?}");
         }
+    }
+
+    #[test]
+    fn normal_has_unit_moments() {
+        let mut r = StreamRng::new(&[3; 32]);
+        let xs: Vec<f64> = (0..100_000).map(|_| r.normal()).collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / xs.len() as f64;
+        assert!(mean.abs() < 0.02, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.02, "variance {var}");
+        assert!(xs.iter().all(|x| x.is_finite()));
     }
 
     #[test]

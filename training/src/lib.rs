@@ -1,0 +1,25 @@
+//! kiln training: the math a miner runs and a validator re-runs.
+//!
+//! - [`config`]: the LLaMA architecture ([`ModelConfig`]), Hugging Face `config.json`
+//!   compatible, with presets `tiny`, `small`, `1b`, `8b`, `72b`.
+//! - [`model`]: the candle decoder ([`Model`]) with deterministic init and a canonical
+//!   [`state hash`](Model::state_hash).
+//! - [`device`]: CPU by default, CUDA with the `cuda` feature.
+
+pub mod config;
+pub mod device;
+pub mod model;
+
+pub use config::ModelConfig;
+pub use device::{DeviceSpec, Precision};
+pub use model::{Model, ModelError};
+pub mod checkpoint;
+pub mod data;
+pub mod eval;
+pub mod inner;
+pub mod optim;
+
+pub use checkpoint::CheckpointError;
+pub use eval::{EvalError, mean_loss, outer_step, relative_improvement, with_update};
+pub use inner::{InnerConfig, InnerOutcome, NamedDelta, TrainError, train_inner};
+pub use optim::{AdamW, AdamWConfig, Schedule};
