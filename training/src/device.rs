@@ -74,11 +74,10 @@ impl DeviceSpec {
 /// compiled in and a GPU answers. Tests run their body once per entry.
 pub fn available() -> Vec<(DeviceSpec, Device)> {
     let mut out = vec![(DeviceSpec::Cpu, Device::Cpu)];
-    if cfg!(feature = "cuda") {
-        if let Ok(d) = DeviceSpec::Cuda(0).open() {
+    if cfg!(feature = "cuda")
+        && let Ok(d) = DeviceSpec::Cuda(0).open() {
             out.push((DeviceSpec::Cuda(0), d));
         }
-    }
     out
 }
 

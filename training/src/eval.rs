@@ -48,7 +48,7 @@ pub fn mean_loss(
     seq_len: usize,
     micro_batch_rows: usize,
 ) -> Result<f64, EvalError> {
-    if seq_len < 2 || rows.is_empty() || rows.len() % seq_len != 0 || micro_batch_rows == 0 {
+    if seq_len < 2 || rows.is_empty() || !rows.len().is_multiple_of(seq_len) || micro_batch_rows == 0 {
         return Err(EvalError::Rows(format!(
             "{} tokens are not whole rows of {seq_len} (or micro-batch is 0)",
             rows.len()

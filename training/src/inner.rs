@@ -108,7 +108,7 @@ pub fn train_inner(
     config: &InnerConfig,
 ) -> Result<InnerOutcome, TrainError> {
     let (b, mb) = (config.batch_rows, config.micro_batch_rows);
-    if seq_len < 2 || rows.len() % seq_len != 0 {
+    if seq_len < 2 || !rows.len().is_multiple_of(seq_len) {
         return Err(TrainError::Rows(format!(
             "{} tokens are not whole rows of {seq_len} (seq_len ≥ 2)",
             rows.len()

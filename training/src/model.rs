@@ -261,7 +261,7 @@ impl Model {
     /// Moves a host batch of `rows` token rows of equal length onto the device, checking every
     /// token against the vocabulary.
     pub fn batch(&self, tokens: &[u32], rows: usize) -> Result<Tensor, ModelError> {
-        if rows == 0 || tokens.is_empty() || tokens.len() % rows != 0 {
+        if rows == 0 || tokens.is_empty() || !tokens.len().is_multiple_of(rows) {
             return Err(ModelError::Batch(format!(
                 "{} tokens do not form {rows} equal rows",
                 tokens.len()

@@ -204,7 +204,8 @@ mod tests {
 
     #[test]
     fn rejects_inconsistent_manifests() {
-        let cases: Vec<(fn(&mut Manifest), &str)> = vec![
+        type Mutation = fn(&mut Manifest);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|m| m.version = 2, "version"),
             (|m| m.seq_len = 1, "seq_len"),
             (|m| m.total_rows = 7, "total_rows"),

@@ -193,7 +193,7 @@ pub fn build(
             add(&std::fs::read_to_string(path).map_err(io)?, &mut writer)?;
         }
     }
-    let dropped = (tokens - writer.rows() * u64::from(seq_len)) as u64;
+    let dropped = tokens - writer.rows() * u64::from(seq_len);
     Ok(BuildReport {
         manifest: writer.finish()?,
         documents,
