@@ -112,7 +112,8 @@ pub struct DataParams {
     pub batch_rows: u32,
     /// Rows in a miner's assigned pool per window; at least `inner.steps × batch_rows`.
     pub pool_rows: u32,
-    /// Rows the validator evaluates per miner, drawn from the assigned pool.
+    /// Rows the validator evaluates per miner, drawn from the rows the miner's steps consumed
+    /// (the first `inner.steps × batch_rows` of its pool).
     pub eval_rows: u32,
     /// Rows in the window's shared random pool.
     pub random_rows: u32,
@@ -170,6 +171,10 @@ pub struct EvaluationParams {
     pub eval_lr_factor: f64,
     /// Weight of the newest indicator in the binary moving average.
     pub bma_alpha: f64,
+    /// The assigned-data check passes when the update's relative improvement on the miner's own
+    /// rows exceeds this multiple of its improvement on the window's random rows (see
+    /// [`crate::scoring::assigned_data_indicator`]). 1 is Templar's plain comparison.
+    pub assigned_min_ratio: f64,
 }
 
 /// Names of the built-in presets.
@@ -200,8 +205,8 @@ impl Hparams {
                 seq_len: 64,
                 batch_rows: 8,
                 pool_rows: 64,
-                eval_rows: 8,
-                random_rows: 8,
+                eval_rows: 32,
+                random_rows: 32,
             },
             inner: InnerParams {
                 steps: 4,
@@ -212,6 +217,10 @@ impl Hparams {
             compression: CompressionParams {
                 topk: 128,
                 ..base.compression
+            },
+            evaluation: EvaluationParams {
+                assigned_min_ratio: 2.0,
+                ..base.evaluation
             },
             ..base
         }
@@ -275,6 +284,7 @@ impl Hparams {
             evaluation: EvaluationParams {
                 eval_lr_factor: 0.2,
                 bma_alpha: 0.05,
+                assigned_min_ratio: 1.0,
             },
         }
     }
@@ -445,6 +455,12 @@ impl Hparams {
             |v| v > 0.0 && v <= 1.0,
             "0 < alpha <= 1",
         )?;
+        real(
+            "evaluation.assigned_min_ratio",
+            e.assigned_min_ratio,
+            |v| (1.0..=100.0).contains(&v),
+            "1..=100",
+        )?;
 
         let trained = u64::from(i.steps) * u64::from(d.batch_rows);
         if u64::from(d.pool_rows) < trained {
@@ -453,10 +469,11 @@ impl Hparams {
                 d.pool_rows
             )));
         }
-        if d.eval_rows > d.pool_rows {
+        if u64::from(d.eval_rows) > trained {
             return Err(HparamsError::Inconsistent(format!(
-                "data.eval_rows ({}) exceeds data.pool_rows ({})",
-                d.eval_rows, d.pool_rows
+                "data.eval_rows ({}) exceeds the rows a miner trains on, inner.steps × \
+                 data.batch_rows ({trained})",
+                d.eval_rows
             )));
         }
         Ok(())

@@ -11,6 +11,7 @@
 //! - [`artifact`]: the artifact wire format v1 a miner uploads.
 //! - [`commitment`]: the commitment bytes written on chain.
 //! - [`assignment`]: deterministic data assignment.
+//! - [`scoring`]: rules applied to a miner's measured losses.
 //! - [`rng`]: the portable blake3 random stream every draw of the protocol uses.
 //!
 //! A miner's message, end to end:
@@ -38,6 +39,7 @@ pub mod codec;
 pub mod commitment;
 pub mod hparams;
 pub mod rng;
+pub mod scoring;
 pub mod window;
 
 pub use artifact::{Artifact, ArtifactHeader, DecodeError, DecodeOptions};

@@ -75,9 +75,10 @@ impl DeviceSpec {
 pub fn available() -> Vec<(DeviceSpec, Device)> {
     let mut out = vec![(DeviceSpec::Cpu, Device::Cpu)];
     if cfg!(feature = "cuda")
-        && let Ok(d) = DeviceSpec::Cuda(0).open() {
-            out.push((DeviceSpec::Cuda(0), d));
-        }
+        && let Ok(d) = DeviceSpec::Cuda(0).open()
+    {
+        out.push((DeviceSpec::Cuda(0), d));
+    }
     out
 }
 

@@ -48,7 +48,11 @@ pub fn mean_loss(
     seq_len: usize,
     micro_batch_rows: usize,
 ) -> Result<f64, EvalError> {
-    if seq_len < 2 || rows.is_empty() || !rows.len().is_multiple_of(seq_len) || micro_batch_rows == 0 {
+    if seq_len < 2
+        || rows.is_empty()
+        || !rows.len().is_multiple_of(seq_len)
+        || micro_batch_rows == 0
+    {
         return Err(EvalError::Rows(format!(
             "{} tokens are not whole rows of {seq_len} (or micro-batch is 0)",
             rows.len()
@@ -63,15 +67,6 @@ pub fn mean_loss(
         count += n;
     }
     Ok(sum / count as f64)
-}
-
-/// Relative improvement `(before − after) / before` (0 when `before` is 0).
-pub fn relative_improvement(before: f64, after: f64) -> f64 {
-    if before == 0.0 {
-        0.0
-    } else {
-        (before - after) / before
-    }
 }
 
 /// Applies `θ ← θ − eta·g` for every tensor of `update` (a decoded miner message), runs `f` on

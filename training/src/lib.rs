@@ -20,6 +20,6 @@ pub mod inner;
 pub mod optim;
 
 pub use checkpoint::CheckpointError;
-pub use eval::{EvalError, mean_loss, outer_step, relative_improvement, with_update};
+pub use eval::{EvalError, mean_loss, outer_step, with_update};
 pub use inner::{InnerConfig, InnerOutcome, NamedDelta, TrainError, train_inner};
 pub use optim::{AdamW, AdamWConfig, Schedule};

@@ -162,9 +162,10 @@ impl Dataset {
         let tokens = Arc::new(self.decode(i, &bytes)?);
         let mut resident = self.lock();
         if resident.order.len() >= RESIDENT_SHARDS
-            && let Some(old) = resident.order.pop_front() {
-                resident.shards.remove(&old);
-            }
+            && let Some(old) = resident.order.pop_front()
+        {
+            resident.shards.remove(&old);
+        }
         resident.order.push_back(i);
         resident.shards.insert(i, tokens.clone());
         Ok(tokens)
@@ -182,12 +183,13 @@ impl Dataset {
             .as_ref()
             .map(|d| d.join(format!("{}.bin", info.blake3)));
         if let Some(path) = &cached
-            && let Ok(bytes) = tokio::fs::read(path).await {
-                if blake3::hash(&bytes).to_hex().as_str() == info.blake3 {
-                    return Ok(bytes);
-                }
-                tracing::warn!(path = %path.display(), "cached shard is corrupt; fetching again");
+            && let Ok(bytes) = tokio::fs::read(path).await
+        {
+            if blake3::hash(&bytes).to_hex().as_str() == info.blake3 {
+                return Ok(bytes);
             }
+            tracing::warn!(path = %path.display(), "cached shard is corrupt; fetching again");
+        }
         let got = self
             .store
             .get(&self.prefix.clone().join(info.path.as_str()))
