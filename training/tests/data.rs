@@ -6,7 +6,7 @@ use kiln_training::data::tokenize::BYTES_EOS;
 use kiln_training::data::{Dataset, DatasetError, Manifest, Synth, SynthConfig, Tokenizer, build};
 use object_store::memory::InMemory;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutPayload};
 use std::path::Path;
 use std::sync::Arc;
 
