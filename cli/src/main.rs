@@ -25,6 +25,12 @@ enum Command {
     /// Show, validate and hash run parameters.
     #[command(subcommand)]
     Hparams(cmd::hparams::HparamsCmd),
+    /// Make, tokenize and verify token-shard datasets.
+    #[command(subcommand)]
+    Dataset(cmd::dataset::DatasetCmd),
+    /// Create model checkpoints and print their state hash.
+    #[command(subcommand)]
+    Model(cmd::model::ModelCmd),
     /// Benchmarks that print one figure per line.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCmd),
@@ -40,6 +46,8 @@ fn main() -> ExitCode {
         Command::Artifact(c) => c.run(),
         Command::Hparams(c) => c.run(),
         Command::Bench(c) => c.run(),
+        Command::Dataset(c) => c.run(),
+        Command::Model(c) => c.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

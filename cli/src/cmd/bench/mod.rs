@@ -2,6 +2,7 @@
 
 mod codec;
 mod data;
+mod train;
 
 pub(crate) use data::gaussians;
 
@@ -13,12 +14,16 @@ use clap::Subcommand;
 pub(crate) enum BenchCmd {
     /// Encode, decode and aggregate a transformer-shaped set of pseudo-gradients.
     Codec(codec::CodecArgs),
+    /// Forward-only evaluation and training-step throughput (tokens/s, MFU on a GPU) of the
+    /// model presets.
+    Train(train::TrainArgs),
 }
 
 impl BenchCmd {
     pub(crate) fn run(self) -> Result<()> {
         match self {
             Self::Codec(args) => codec::run(args),
+            Self::Train(args) => train::run(args),
         }
     }
 }
