@@ -25,7 +25,7 @@ fn help_lists_the_subcommands() {
     let o = kiln(&["--help"]);
     assert!(o.status.success());
     let text = stdout(&o);
-    for sub in ["artifact", "hparams", "bench"] {
+    for sub in ["artifact", "hparams", "bench", "dataset", "model"] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }
 }
@@ -146,5 +146,130 @@ fn bench_codec_prints_every_figure() {
         stdout(&o)
             .lines()
             .any(|l| l.starts_with("compression_ratio_vs_fp32 "))
+    );
+}
+
+#[test]
+fn dataset_and_model_commands_round_trip() {
+    let ds = scratch("synth-ds");
+    let d = ds.to_str().unwrap();
+    let o = kiln(&[
+        "dataset",
+        "synth",
+        "--out",
+        d,
+        "--rows",
+        "40",
+        "--rows-per-shard",
+        "16",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        stdout(&o).contains("wrote 40 rows of 64 tokens in 3 shards"),
+        "{o:?}"
+    );
+    let o = kiln(&["dataset", "verify", d]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("ok: 40 rows"), "{o:?}");
+
+    // A flipped byte in a shard makes verification fail with the shard's name.
+    let shard = ds.join("shard-00001.bin");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&shard, bytes).unwrap();
+    let o = kiln(&["dataset", "verify", d]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("shard-00001.bin"),
+        "{o:?}"
+    );
+
+    let text = scratch("doc.txt");
+    std::fs::write(&text, "abcdefghij").unwrap();
+    let built = scratch("built");
+    let o = kiln(&[
+        "dataset",
+        "build",
+        "--input",
+        text.to_str().unwrap(),
+        "--out",
+        built.to_str().unwrap(),
+        "--seq-len",
+        "4",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("11 tokens -> 2 rows of 4"), "{o:?}");
+    assert!(stdout(&o).contains("3 trailing tokens"), "{o:?}");
+
+    let m = scratch("model");
+    let o = kiln(&[
+        "model",
+        "init",
+        "--preset",
+        "tiny",
+        "--seed",
+        "3",
+        "--out",
+        m.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let hash = stdout(&o).split_whitespace().next().unwrap().to_string();
+    assert_eq!(hash.len(), 64);
+    let o = kiln(&["model", "hash", m.to_str().unwrap()]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains(&format!("state_hash {hash}")), "{o:?}");
+    assert!(stdout(&o).contains("parameters 125248"), "{o:?}");
+    let o = kiln(&[
+        "model",
+        "init",
+        "--preset",
+        "huge",
+        "--out",
+        m.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn bench_train_prints_a_row_per_mode() {
+    let o = kiln(&[
+        "bench",
+        "train",
+        "--presets",
+        "tiny",
+        "--runs",
+        "1",
+        "--steps",
+        "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["mode"], "eval");
+    assert_eq!(lines[1]["mode"], "train");
+    for l in &lines {
+        assert!(l["tokens_per_s"].as_f64().unwrap() > 0.0, "{l}");
+        assert!(l["mfu"].is_null(), "no MFU without a peak on the CPU: {l}");
+    }
+    let o = kiln(&["bench", "train", "--device", "gpu"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("unknown device"),
+        "{o:?}"
+    );
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_device_needs_a_cuda_build() {
+    let o = kiln(&["bench", "train", "--device", "cuda:0"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("`cuda` feature"),
+        "{o:?}"
     );
 }
