@@ -5,6 +5,13 @@
 //! - [`model`]: the candle decoder ([`Model`]) with deterministic init and a canonical
 //!   [`state hash`](Model::state_hash).
 //! - [`device`]: CPU by default, CUDA with the `cuda` feature.
+//! - [`checkpoint`]: Hugging Face style checkpoint directories (safetensors).
+//! - [`data`]: token-shard datasets over any object store, synthesis and tokenization.
+//! - [`optim`]: AdamW, grad-norm clipping and the learning-rate schedule.
+//! - [`inner`]: the miner's inner loop, producing the pseudo-gradient.
+//! - [`eval`]: loss evaluation, applying a miner's update for scoring, and the outer step.
+//!
+//! The exact rules (init, state hash, data format, schedule) are in `docs/training.md`.
 
 pub mod config;
 pub mod device;

@@ -4,6 +4,8 @@
 use crate::config::{ConfigError, ModelConfig};
 use crate::device::Precision;
 use candle_core::{D, DType, Device, Tensor, Var};
+use kiln_protocol::Geometry;
+use kiln_protocol::codec::{GeometryError, TensorSpec};
 use kiln_protocol::rng::StreamRng;
 use std::collections::HashMap;
 use thiserror::Error;
@@ -181,6 +183,20 @@ impl Model {
     /// Parameters by Hugging Face name, in canonical order.
     pub fn params(&self) -> &[(String, Var)] {
         &self.params
+    }
+
+    /// The codec geometry of every parameter, in parameter order, for
+    /// [`ErrorFeedback`](kiln_protocol::codec::ErrorFeedback).
+    pub fn codec_specs(&self, chunk: u32, topk: u32) -> Result<Vec<TensorSpec>, GeometryError> {
+        self.params
+            .iter()
+            .map(|(name, var)| {
+                Ok(TensorSpec {
+                    name: name.clone(),
+                    geometry: Geometry::for_shape(var.dims(), chunk, topk)?,
+                })
+            })
+            .collect()
     }
 
     /// One parameter by name.
@@ -447,6 +463,23 @@ mod tests {
         let mean = sum.to_scalar::<f32>().unwrap() / n as f32;
         // A freshly initialized model is close to uniform over the vocabulary.
         assert!((mean - (v as f32).ln()).abs() < 0.1, "initial loss {mean}");
+    }
+
+    #[test]
+    fn bf16_products_track_f32() {
+        let mut m = tiny();
+        let tokens: Vec<u32> = (0..4 * 33).map(|i| (i * 13 % 500) as u32).collect();
+        let rows = m.batch(&tokens, 4).unwrap();
+        let loss = |m: &Model| {
+            let (s, n) = m.loss_sum(&rows).unwrap();
+            s.to_scalar::<f32>().unwrap() / n as f32
+        };
+        let full = loss(&m);
+        m.set_precision(Precision::Bf16);
+        assert_eq!(m.precision(), Precision::Bf16);
+        let half = loss(&m);
+        assert!(half.is_finite() && (half - full).abs() < 0.02, "{full} vs {half}");
+        assert_ne!(half, full, "bf16 products should round differently");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 
 use candle_core::Device;
 use kiln_protocol::assignment::{assigned_pool, random_pool};
-use kiln_protocol::codec::{ErrorFeedback, TensorSpec};
+use kiln_protocol::codec::ErrorFeedback;
 use kiln_protocol::scoring::{LossPair, assigned_data_indicator};
-use kiln_protocol::{Geometry, Hparams, SparseTensor};
+use kiln_protocol::{Hparams, SparseTensor};
 use kiln_training::data::{Synth, SynthConfig};
 use kiln_training::{
     AdamW, InnerConfig, InnerOutcome, Model, ModelConfig, mean_loss, outer_step, train_inner,
@@ -63,16 +63,9 @@ fn adopt(model: &Model, out: &InnerOutcome, lr: f64) {
 }
 
 /// The miner's message for a first window: error feedback from zero, then SparseLoCo.
-fn compress(hp: &Hparams, out: &InnerOutcome) -> Vec<SparseTensor> {
+fn compress(model: &Model, hp: &Hparams, out: &InnerOutcome) -> Vec<SparseTensor> {
     let c = &hp.compression;
-    let specs = out
-        .delta
-        .iter()
-        .map(|d| TensorSpec {
-            name: d.name.clone(),
-            geometry: Geometry::for_shape(&d.shape, c.chunk, c.topk).unwrap(),
-        })
-        .collect();
+    let specs = model.codec_specs(c.chunk, c.topk).unwrap();
     let mut ef = ErrorFeedback::new(specs, c.error_feedback_decay as f32);
     let deltas: Vec<&[f32]> = out.delta.iter().map(|d| d.values.as_slice()).collect();
     ef.step(&deltas).unwrap()
@@ -116,7 +109,7 @@ fn window_indicator(
     let cfg = InnerConfig::from_hparams(hp, 10_000);
     let mut opt = AdamW::new(model, cfg.adamw).unwrap();
     let out = train_inner(model, &mut opt, &rows(s, train), seq, 1_000, &cfg).unwrap();
-    let msg = compress(hp, &out);
+    let msg = compress(model, hp, &out);
     let eta = (hp.outer.lr * hp.evaluation.eval_lr_factor) as f32;
     let loss = |m: &Model, r: &[u32]| mean_loss(m, r, seq, 32).unwrap();
     let (own_before, rand_before) = (loss(model, own_eval), loss(model, random_eval));

@@ -211,7 +211,10 @@ impl Dataset {
             });
         }
         if let Some(path) = cached {
-            write_cache(&path, &bytes).await?;
+            // The bytes are verified; a cache that cannot be written costs a refetch, not a read.
+            if let Err(e) = write_cache(&path, &bytes).await {
+                tracing::warn!(error = %e, "shard cache not written");
+            }
         }
         Ok(bytes)
     }
