@@ -478,7 +478,10 @@ mod tests {
         m.set_precision(Precision::Bf16);
         assert_eq!(m.precision(), Precision::Bf16);
         let half = loss(&m);
-        assert!(half.is_finite() && (half - full).abs() < 0.02, "{full} vs {half}");
+        assert!(
+            half.is_finite() && (half - full).abs() < 0.02,
+            "{full} vs {half}"
+        );
         assert_ne!(half, full, "bf16 products should round differently");
     }
 
