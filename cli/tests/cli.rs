@@ -273,3 +273,32 @@ fn cuda_device_needs_a_cuda_build() {
         "{o:?}"
     );
 }
+
+#[test]
+fn bench_yuma_reports_the_epoch_time() {
+    let o = kiln(&[
+        "bench",
+        "yuma",
+        "--uids",
+        "32",
+        "--validators",
+        "8",
+        "--runs",
+        "2",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    assert!(text.contains("weight_entries 248"), "{text}");
+    let ms: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("epoch_ms "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ms > 0.0, "{text}");
+    assert!(
+        !kiln(&["bench", "yuma", "--validators", "0"])
+            .status
+            .success()
+    );
+}

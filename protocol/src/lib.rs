@@ -11,6 +11,7 @@
 //! - [`artifact`]: the artifact wire format v1 a miner uploads.
 //! - [`commitment`]: the commitment bytes written on chain.
 //! - [`assignment`]: deterministic data assignment.
+//! - [`dataset`]: the token-shard dataset manifest.
 //! - [`scoring`]: rules applied to a miner's measured losses.
 //! - [`rng`]: the portable blake3 random stream every draw of the protocol uses.
 //!
@@ -37,6 +38,7 @@ pub mod artifact;
 pub mod assignment;
 pub mod codec;
 pub mod commitment;
+pub mod dataset;
 pub mod hparams;
 pub mod rng;
 pub mod scoring;

@@ -1,7 +1,7 @@
 //! Token-shard datasets: the manifest, writing, reading from object stores, synthesis and
 //! tokenization.
 
-pub mod manifest;
+pub use kiln_protocol::dataset as manifest;
 pub mod reader;
 pub mod synth;
 pub mod tokenize;

@@ -3,6 +3,7 @@
 mod codec;
 mod data;
 mod train;
+mod yuma;
 
 pub(crate) use data::gaussians;
 
@@ -17,6 +18,8 @@ pub(crate) enum BenchCmd {
     /// Forward-only evaluation and training-step throughput (tokens/s, MFU on a GPU) of the
     /// model presets.
     Train(train::TrainArgs),
+    /// Time of one Yuma consensus epoch (default 256 uids, 64 validators).
+    Yuma(yuma::YumaArgs),
 }
 
 impl BenchCmd {
@@ -24,6 +27,7 @@ impl BenchCmd {
         match self {
             Self::Codec(args) => codec::run(args),
             Self::Train(args) => train::run(args),
+            Self::Yuma(args) => yuma::run(args),
         }
     }
 }

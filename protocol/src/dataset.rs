@@ -1,4 +1,6 @@
-//! The dataset manifest: how a corpus of token shards is laid out and how to verify it.
+//! The dataset manifest: how a corpus of token shards is laid out and how to verify it. Miners
+//! and validators must read the same rows, so the layout is part of the protocol; reading and
+//! writing shards lives in `kiln-training`.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
