@@ -118,6 +118,8 @@ impl pallet_timestamp::Config for Runtime {
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Runtime {
     type Balance = Balance;
+    type ReserveIdentifier = [u8; 8];
+    type FreezeIdentifier = RuntimeFreezeReason;
     type ExistentialDeposit = ExistentialDeposit;
     type AccountStore = System;
 }
