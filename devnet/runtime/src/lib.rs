@@ -5,7 +5,8 @@
 //! against it as against finney. The node (`kiln devnet`) executes it natively through
 //! [`api::dispatch`], the byte-level twin of a wasm runtime's exports.
 //!
-//! Present: `System` (0), `Timestamp` (2), `Balances` (5), `TransactionPayment` (6), `Sudo` (12).
+//! Present: `System` (0), `Timestamp` (2), `Balances` (5), `TransactionPayment` (6),
+//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12).
 
 // FRAME's macros generate public items without docs and with crate-visible helpers.
 #![allow(missing_docs, unreachable_pub)]
@@ -137,12 +138,20 @@ impl pallet_sudo::Config for Runtime {
     type WeightInfo = ();
 }
 
+/// subtensor's subnet pallet (the subset a subnet touches).
+pub mod subtensor;
+
+impl subtensor::Config for Runtime {
+    type Currency = Balances;
+}
+
 construct_runtime!(
     pub enum Runtime {
         System: frame_system = 0,
         Timestamp: pallet_timestamp = 2,
         Balances: pallet_balances = 5,
         TransactionPayment: pallet_transaction_payment = 6,
+        SubtensorModule: subtensor = 7,
         Sudo: pallet_sudo = 12,
     }
 );

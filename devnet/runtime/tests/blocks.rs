@@ -167,6 +167,7 @@ fn metadata_v16_names_pallets_as_subtensor() {
             ("Timestamp", 2),
             ("Balances", 5),
             ("TransactionPayment", 6),
+            ("SubtensorModule", 7),
             ("Sudo", 12)
         ]
     );

@@ -1,0 +1,506 @@
+//! `SubtensorModule`: the subset of subtensor's subnet pallet a subnet touches, with subtensor's
+//! call indices, argument names and types, storage names, hashers and value types, event and
+//! error names (checked against finney's metadata by `tests/finney_shape.rs`).
+//!
+//! Present: subnets created at genesis, `burned_register`, `add_stake`, `serve_axon`,
+//! `set_weights` with subtensor's validation, and a Yuma epoch (`kiln-yuma`) every tempo.
+//!
+//! Simplifications, each a departure from subtensor that a client can observe:
+//! - the registration burn is a fixed per-subnet price (no decay or increase), and a full subnet
+//!   refuses registration with `TooManyRegistrationsThisBlock` instead of pruning a uid;
+//! - stake is alpha bought 1:1 with TAO (no pool, no root stake, no delegation);
+//! - each epoch emits 1 TAO per block since the previous one, all of it to incentive and
+//!   dividends (no owner cut), credited as stake to the earning hotkeys;
+//! - hotkeys sign with the standard `CheckNonce`, so a hotkey needs an existing (funded)
+//!   account to submit transactions.
+
+// `serve_axon` takes subtensor's eight arguments; FRAME's call macro copies the signature.
+#![allow(clippy::too_many_arguments)]
+
+mod epoch;
+mod weights;
+
+pub use pallet::*;
+
+/// A served endpoint, as subtensor stores it.
+#[derive(
+    codec::Encode, codec::Decode, scale_info::TypeInfo, Clone, Debug, Default, PartialEq, Eq,
+)]
+pub struct AxonInfo {
+    /// Block it was served at.
+    pub block: u64,
+    /// Client version.
+    pub version: u32,
+    /// IPv4 (as u32 widened) or IPv6.
+    pub ip: u128,
+    /// Port.
+    pub port: u16,
+    /// 4 or 6.
+    pub ip_type: u8,
+    /// Protocol tag.
+    pub protocol: u8,
+    /// Reserved.
+    pub placeholder1: u8,
+    /// Reserved.
+    pub placeholder2: u8,
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+    use super::AxonInfo;
+    use alloc::vec::Vec;
+    use frame_support::pallet_prelude::*;
+    use frame_support::traits::fungible::{Inspect, Mutate};
+    use frame_support::traits::tokens::{Fortitude, Precision, Preservation};
+    use frame_system::pallet_prelude::*;
+    use sp_runtime::SaturatedConversion;
+    use sp_runtime::traits::TrailingZeroInput;
+
+    #[pallet::pallet]
+    #[pallet::without_storage_info]
+    pub struct Pallet<T>(_);
+
+    #[pallet::config]
+    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+        /// TAO balances (burned on registration and staking).
+        type Currency: Mutate<Self::AccountId> + Inspect<Self::AccountId, Balance = u64>;
+    }
+
+    #[pallet::type_value]
+    pub fn DefaultAccount<T: Config>() -> T::AccountId {
+        T::AccountId::decode(&mut TrailingZeroInput::zeroes()).expect("zero bytes decode")
+    }
+    #[pallet::type_value]
+    pub fn DefaultTempo() -> u16 {
+        360
+    }
+    #[pallet::type_value]
+    pub fn DefaultKappa() -> u16 {
+        32_767
+    }
+    #[pallet::type_value]
+    pub fn DefaultMaxAllowedUids() -> u16 {
+        256
+    }
+    #[pallet::type_value]
+    pub fn DefaultImmunityPeriod() -> u16 {
+        4096
+    }
+    #[pallet::type_value]
+    pub fn DefaultActivityCutoff() -> u16 {
+        5000
+    }
+    #[pallet::type_value]
+    pub fn DefaultMaxWeightsLimit() -> u16 {
+        u16::MAX
+    }
+    #[pallet::type_value]
+    pub fn DefaultMinAllowedWeights() -> u16 {
+        1024
+    }
+    #[pallet::type_value]
+    pub fn DefaultMaxAllowedValidators() -> u16 {
+        128
+    }
+    #[pallet::type_value]
+    pub fn DefaultBondsMovingAverage() -> u64 {
+        900_000
+    }
+    #[pallet::type_value]
+    pub fn DefaultBondsPenalty() -> u16 {
+        u16::MAX
+    }
+    #[pallet::type_value]
+    pub fn DefaultWeightsSetRateLimit() -> u64 {
+        100
+    }
+    #[pallet::type_value]
+    pub fn DefaultTrue() -> bool {
+        true
+    }
+    #[pallet::type_value]
+    pub fn DefaultBurn() -> u64 {
+        100_000_000
+    }
+
+    /// Hotkey → owning coldkey.
+    #[pallet::storage]
+    pub type Owner<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, T::AccountId, ValueQuery, DefaultAccount<T>>;
+    /// Stake (alpha) held by a hotkey on a subnet.
+    #[pallet::storage]
+    pub type TotalHotkeyAlpha<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Identity, u16, u64, ValueQuery>;
+    /// Global minimum stake to set weights.
+    #[pallet::storage]
+    pub type StakeThreshold<T> = StorageValue<_, u64, ValueQuery>;
+    #[pallet::storage]
+    pub type NetworksAdded<T> = StorageMap<_, Identity, u16, bool, ValueQuery>;
+    #[pallet::storage]
+    pub type NetworkRegistrationAllowed<T> =
+        StorageMap<_, Identity, u16, bool, ValueQuery, DefaultTrue>;
+    #[pallet::storage]
+    pub type SubnetworkN<T> = StorageMap<_, Identity, u16, u16, ValueQuery>;
+    #[pallet::storage]
+    pub type Tempo<T> = StorageMap<_, Identity, u16, u16, ValueQuery, DefaultTempo>;
+    #[pallet::storage]
+    pub type LastMechansimStepBlock<T> = StorageMap<_, Identity, u16, u64, ValueQuery>;
+    #[pallet::storage]
+    pub type SubnetOwner<T: Config> =
+        StorageMap<_, Identity, u16, T::AccountId, ValueQuery, DefaultAccount<T>>;
+    #[pallet::storage]
+    pub type SubnetOwnerHotkey<T: Config> =
+        StorageMap<_, Identity, u16, T::AccountId, ValueQuery, DefaultAccount<T>>;
+    #[pallet::storage]
+    pub type Kappa<T> = StorageMap<_, Identity, u16, u16, ValueQuery, DefaultKappa>;
+    #[pallet::storage]
+    pub type MaxAllowedUids<T> =
+        StorageMap<_, Identity, u16, u16, ValueQuery, DefaultMaxAllowedUids>;
+    #[pallet::storage]
+    pub type ImmunityPeriod<T> =
+        StorageMap<_, Identity, u16, u16, ValueQuery, DefaultImmunityPeriod>;
+    #[pallet::storage]
+    pub type ActivityCutoff<T> =
+        StorageMap<_, Identity, u16, u16, ValueQuery, DefaultActivityCutoff>;
+    #[pallet::storage]
+    pub type MaxWeightsLimit<T> =
+        StorageMap<_, Identity, u16, u16, ValueQuery, DefaultMaxWeightsLimit>;
+    #[pallet::storage]
+    pub type WeightsVersionKey<T> = StorageMap<_, Identity, u16, u64, ValueQuery>;
+    #[pallet::storage]
+    pub type MinAllowedWeights<T> =
+        StorageMap<_, Identity, u16, u16, ValueQuery, DefaultMinAllowedWeights>;
+    #[pallet::storage]
+    pub type MaxAllowedValidators<T> =
+        StorageMap<_, Identity, u16, u16, ValueQuery, DefaultMaxAllowedValidators>;
+    #[pallet::storage]
+    pub type BondsMovingAverage<T> =
+        StorageMap<_, Identity, u16, u64, ValueQuery, DefaultBondsMovingAverage>;
+    #[pallet::storage]
+    pub type BondsPenalty<T> = StorageMap<_, Identity, u16, u16, ValueQuery, DefaultBondsPenalty>;
+    #[pallet::storage]
+    pub type WeightsSetRateLimit<T> =
+        StorageMap<_, Identity, u16, u64, ValueQuery, DefaultWeightsSetRateLimit>;
+    #[pallet::storage]
+    pub type CommitRevealWeightsEnabled<T> =
+        StorageMap<_, Identity, u16, bool, ValueQuery, DefaultTrue>;
+    #[pallet::storage]
+    pub type Burn<T> = StorageMap<_, Identity, u16, u64, ValueQuery, DefaultBurn>;
+    #[pallet::storage]
+    pub type StakeWeight<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type Uids<T: Config> =
+        StorageDoubleMap<_, Identity, u16, Blake2_128Concat, T::AccountId, u16, OptionQuery>;
+    #[pallet::storage]
+    pub type Keys<T: Config> = StorageDoubleMap<
+        _,
+        Identity,
+        u16,
+        Identity,
+        u16,
+        T::AccountId,
+        ValueQuery,
+        DefaultAccount<T>,
+    >;
+    #[pallet::storage]
+    pub type Active<T> = StorageMap<_, Identity, u16, Vec<bool>, ValueQuery>;
+    #[pallet::storage]
+    pub type Rank<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type Trust<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type Consensus<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type Incentive<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type Dividends<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type Emission<T> = StorageMap<_, Identity, u16, Vec<u64>, ValueQuery>;
+    #[pallet::storage]
+    pub type LastUpdate<T> = StorageMap<_, Identity, u16, Vec<u64>, ValueQuery>;
+    #[pallet::storage]
+    pub type ValidatorTrust<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type PruningScores<T> = StorageMap<_, Identity, u16, Vec<u16>, ValueQuery>;
+    #[pallet::storage]
+    pub type ValidatorPermit<T> = StorageMap<_, Identity, u16, Vec<bool>, ValueQuery>;
+    /// Weights by (netuid + mechanism·4096, uid).
+    #[pallet::storage]
+    pub type Weights<T> =
+        StorageDoubleMap<_, Identity, u16, Identity, u16, Vec<(u16, u16)>, ValueQuery>;
+    /// Bonds by (netuid + mechanism·4096, uid).
+    #[pallet::storage]
+    pub type Bonds<T> =
+        StorageDoubleMap<_, Identity, u16, Identity, u16, Vec<(u16, u16)>, ValueQuery>;
+    #[pallet::storage]
+    pub type BlockAtRegistration<T> =
+        StorageDoubleMap<_, Identity, u16, Identity, u16, u64, ValueQuery>;
+    #[pallet::storage]
+    pub type Axons<T: Config> =
+        StorageDoubleMap<_, Identity, u16, Blake2_128Concat, T::AccountId, AxonInfo, OptionQuery>;
+
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A subnet was created: (netuid, modality).
+        #[codec(index = 0)]
+        NetworkAdded(u16, u16),
+        /// Stake added: (coldkey, hotkey, tao, alpha, netuid, fee).
+        #[codec(index = 2)]
+        StakeAdded(T::AccountId, T::AccountId, u64, u64, u16, u64),
+        /// Weights stored: (netuid index, uid).
+        #[codec(index = 5)]
+        WeightsSet(u16, u16),
+        /// A hotkey registered: (netuid, uid, hotkey).
+        #[codec(index = 6)]
+        NeuronRegistered(u16, u16, T::AccountId),
+        /// An axon was served: (netuid, hotkey).
+        #[codec(index = 28)]
+        AxonServed(u16, T::AccountId),
+    }
+
+    #[pallet::error]
+    pub enum Error<T> {
+        InvalidIpType,
+        InvalidIpAddress,
+        InvalidPort,
+        HotKeyNotRegisteredInSubNet,
+        NotEnoughStakeToSetWeights,
+        NotEnoughBalanceToStake,
+        NeuronNoValidatorPermit,
+        WeightVecNotEqualSize,
+        DuplicateUids,
+        UidVecContainInvalidOne,
+        WeightVecLengthIsLow,
+        HotKeyAlreadyRegisteredInSubNet,
+        MaxWeightExceeded,
+        SettingWeightsTooFast,
+        IncorrectWeightVersionKey,
+        UidsLengthExceedUidsInSubNet,
+        CanNotSetRootNetworkWeights,
+        CommitRevealEnabled,
+        SubnetNotExists,
+        NonAssociatedColdKey,
+        SubNetRegistrationDisabled,
+        TooManyRegistrationsThisBlock,
+    }
+
+    /// A subnet created at genesis.
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct GenesisSubnet<AccountId> {
+        /// Its netuid (not 0, the root network).
+        pub netuid: u16,
+        /// Owner coldkey.
+        pub owner: AccountId,
+        /// Owner hotkey (registered as uid 0).
+        pub owner_hotkey: AccountId,
+        /// Blocks per epoch.
+        pub tempo: u16,
+        /// Registration burn in rao.
+        pub burn: u64,
+        /// Commit-reveal on or off.
+        pub commit_reveal: bool,
+        /// Blocks between weight updates of one hotkey.
+        pub weights_rate_limit: u64,
+        /// Minimum weights per vector.
+        pub min_allowed_weights: u16,
+    }
+
+    #[pallet::genesis_config]
+    #[derive(frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// Subnets to create.
+        pub subnets: Vec<GenesisSubnet<T::AccountId>>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            for s in &self.subnets {
+                NetworksAdded::<T>::insert(s.netuid, true);
+                Tempo::<T>::insert(s.netuid, s.tempo);
+                Burn::<T>::insert(s.netuid, s.burn);
+                CommitRevealWeightsEnabled::<T>::insert(s.netuid, s.commit_reveal);
+                WeightsSetRateLimit::<T>::insert(s.netuid, s.weights_rate_limit);
+                MinAllowedWeights::<T>::insert(s.netuid, s.min_allowed_weights);
+                SubnetOwner::<T>::insert(s.netuid, s.owner.clone());
+                SubnetOwnerHotkey::<T>::insert(s.netuid, s.owner_hotkey.clone());
+                Owner::<T>::insert(&s.owner_hotkey, s.owner.clone());
+                Pallet::<T>::append_neuron(s.netuid, &s.owner_hotkey, 0);
+            }
+        }
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+            let block: u64 = n.saturated_into();
+            let nets: Vec<u16> = NetworksAdded::<T>::iter()
+                .filter(|(_, added)| *added)
+                .map(|(netuid, _)| netuid)
+                .collect();
+            for netuid in nets {
+                Self::maybe_run_epoch(netuid, block);
+            }
+            Weight::zero()
+        }
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Sets the caller hotkey's weights on `netuid` (values are max-upscaled to u16).
+        #[pallet::call_index(0)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn set_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            dests: Vec<u16>,
+            weights: Vec<u16>,
+            version_key: u64,
+        ) -> DispatchResult {
+            let hotkey = ensure_signed(origin)?;
+            if CommitRevealWeightsEnabled::<T>::get(netuid) {
+                return Err(Error::<T>::CommitRevealEnabled.into());
+            }
+            Self::do_set_weights(hotkey, netuid, dests, weights, version_key)
+        }
+
+        /// Adds `amount_staked` rao of the caller coldkey's TAO as stake to `hotkey` on `netuid`.
+        #[pallet::call_index(2)]
+        #[pallet::weight(Weight::from_parts(50_000_000, 0))]
+        pub fn add_stake(
+            origin: OriginFor<T>,
+            hotkey: T::AccountId,
+            netuid: u16,
+            amount_staked: u64,
+        ) -> DispatchResult {
+            let coldkey = ensure_signed(origin)?;
+            ensure!(NetworksAdded::<T>::get(netuid), Error::<T>::SubnetNotExists);
+            ensure!(
+                Owner::<T>::get(&hotkey) == coldkey,
+                Error::<T>::NonAssociatedColdKey
+            );
+            T::Currency::burn_from(
+                &coldkey,
+                amount_staked,
+                Preservation::Preserve,
+                Precision::Exact,
+                Fortitude::Polite,
+            )
+            .map_err(|_| Error::<T>::NotEnoughBalanceToStake)?;
+            TotalHotkeyAlpha::<T>::mutate(&hotkey, netuid, |s| {
+                *s = s.saturating_add(amount_staked)
+            });
+            Self::deposit_event(Event::StakeAdded(
+                coldkey,
+                hotkey,
+                amount_staked,
+                amount_staked,
+                netuid,
+                0,
+            ));
+            Ok(())
+        }
+
+        /// Publishes the caller hotkey's endpoint on `netuid`.
+        #[pallet::call_index(4)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn serve_axon(
+            origin: OriginFor<T>,
+            netuid: u16,
+            version: u32,
+            ip: u128,
+            port: u16,
+            ip_type: u8,
+            protocol: u8,
+            placeholder1: u8,
+            placeholder2: u8,
+        ) -> DispatchResult {
+            let hotkey = ensure_signed(origin)?;
+            ensure!(
+                Uids::<T>::contains_key(netuid, &hotkey),
+                Error::<T>::HotKeyNotRegisteredInSubNet
+            );
+            ensure!(ip_type == 4 || ip_type == 6, Error::<T>::InvalidIpType);
+            let valid_ip = match ip_type {
+                4 => ip < u128::from(u32::MAX) && ip != 0x7f00_0001,
+                _ => ip != 1 && ip != u128::MAX,
+            };
+            ensure!(valid_ip, Error::<T>::InvalidIpAddress);
+            ensure!(port != 0, Error::<T>::InvalidPort);
+            let block: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
+            let axon = AxonInfo {
+                block,
+                version,
+                ip,
+                port,
+                ip_type,
+                protocol,
+                placeholder1,
+                placeholder2,
+            };
+            Axons::<T>::insert(netuid, &hotkey, axon);
+            Self::deposit_event(Event::AxonServed(netuid, hotkey));
+            Ok(())
+        }
+
+        /// Registers `hotkey` on `netuid`, burning the subnet's registration price from the
+        /// caller coldkey, which becomes the hotkey's owner.
+        #[pallet::call_index(7)]
+        #[pallet::weight(Weight::from_parts(100_000_000, 0))]
+        pub fn burned_register(
+            origin: OriginFor<T>,
+            netuid: u16,
+            hotkey: T::AccountId,
+        ) -> DispatchResult {
+            let coldkey = ensure_signed(origin)?;
+            ensure!(NetworksAdded::<T>::get(netuid), Error::<T>::SubnetNotExists);
+            ensure!(
+                NetworkRegistrationAllowed::<T>::get(netuid),
+                Error::<T>::SubNetRegistrationDisabled
+            );
+            ensure!(
+                !Uids::<T>::contains_key(netuid, &hotkey),
+                Error::<T>::HotKeyAlreadyRegisteredInSubNet
+            );
+            if Owner::<T>::contains_key(&hotkey) {
+                ensure!(
+                    Owner::<T>::get(&hotkey) == coldkey,
+                    Error::<T>::NonAssociatedColdKey
+                );
+            }
+            ensure!(
+                SubnetworkN::<T>::get(netuid) < MaxAllowedUids::<T>::get(netuid),
+                Error::<T>::TooManyRegistrationsThisBlock
+            );
+            T::Currency::burn_from(
+                &coldkey,
+                Burn::<T>::get(netuid),
+                Preservation::Preserve,
+                Precision::Exact,
+                Fortitude::Polite,
+            )
+            .map_err(|_| Error::<T>::NotEnoughBalanceToStake)?;
+            Owner::<T>::insert(&hotkey, coldkey);
+            let block: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
+            let uid = Self::append_neuron(netuid, &hotkey, block);
+            Self::deposit_event(Event::NeuronRegistered(netuid, uid, hotkey));
+            Ok(())
+        }
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// Appends `hotkey` as the next uid of `netuid`, growing every per-uid vector.
+        pub(crate) fn append_neuron(netuid: u16, hotkey: &T::AccountId, block: u64) -> u16 {
+            let uid = SubnetworkN::<T>::get(netuid);
+            Uids::<T>::insert(netuid, hotkey, uid);
+            Keys::<T>::insert(netuid, uid, hotkey.clone());
+            BlockAtRegistration::<T>::insert(netuid, uid, block);
+            SubnetworkN::<T>::insert(netuid, uid + 1);
+            let n = usize::from(uid) + 1;
+            LastUpdate::<T>::mutate(netuid, |v| v.resize(n, 0));
+            ValidatorPermit::<T>::mutate(netuid, |v| v.resize(n, false));
+            uid
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! A subnet's life on the devnet runtime, executed natively block by block: registration,
+//! staking, serving, weights (valid and each invalid class, by subtensor's error names) and the
+//! Yuma epoch paying incentive and dividends.
+
+use codec::Encode;
+use kiln_devnet_runtime::subtensor::{self, GenesisSubnet};
+use kiln_devnet_runtime::{
+    AccountId, Executive, Header, Runtime, RuntimeCall, RuntimeGenesisConfig, SignedPayload, TAO,
+    TxExtension, UncheckedExtrinsic,
+};
+use sp_core::{Pair, sr25519};
+use sp_io::TestExternalities;
+use sp_runtime::generic::Era;
+use sp_runtime::traits::{Hash as _, Header as _};
+use sp_runtime::{BuildStorage, DispatchError, MultiAddress, MultiSignature};
+
+const NET: u16 = 1;
+const TEMPO: u16 = 5;
+
+fn key(uri: &str) -> (sr25519::Pair, AccountId) {
+    let pair = sr25519::Pair::from_string(uri, None).unwrap();
+    let account = AccountId::from(pair.public());
+    (pair, account)
+}
+
+struct Chain {
+    ext: TestExternalities,
+    parent: sp_core::H256,
+    number: u32,
+}
+
+impl Chain {
+    fn new() -> Self {
+        let (_, alice) = key("//Alice");
+        let (_, owner_hot) = key("//Ferdie");
+        let storage = RuntimeGenesisConfig {
+            balances: pallet_balances::GenesisConfig {
+                balances: ["//Alice", "//Bob", "//Charlie", "//Dave"]
+                    .iter()
+                    .map(|u| (key(u).1, 10_000 * TAO))
+                    .collect(),
+                ..Default::default()
+            },
+            sudo: pallet_sudo::GenesisConfig {
+                key: Some(alice.clone()),
+            },
+            subtensor_module: subtensor::GenesisConfig {
+                subnets: vec![GenesisSubnet {
+                    netuid: NET,
+                    owner: alice,
+                    owner_hotkey: owner_hot,
+                    tempo: TEMPO,
+                    burn: TAO,
+                    commit_reveal: false,
+                    weights_rate_limit: 0,
+                    min_allowed_weights: 1,
+                }],
+            },
+            ..Default::default()
+        }
+        .build_storage()
+        .unwrap();
+        Self {
+            ext: TestExternalities::new(storage),
+            parent: Default::default(),
+            number: 0,
+        }
+    }
+
+    /// Authors the next block with `calls` (signed by the given keys, nonces from state);
+    /// returns each call's dispatch result.
+    fn block(&mut self, calls: Vec<(&str, RuntimeCall)>) -> Vec<Result<(), DispatchError>> {
+        self.number += 1;
+        let (number, parent) = (self.number, self.parent);
+        let (results, hash) = self.ext.execute_with(|| {
+            let header = Header::new(
+                number,
+                Default::default(),
+                Default::default(),
+                parent,
+                Default::default(),
+            );
+            Executive::initialize_block(&header);
+            let now = RuntimeCall::Timestamp(pallet_timestamp::Call::set {
+                now: u64::from(number) * 250,
+            });
+            Executive::apply_extrinsic(UncheckedExtrinsic::new_bare(now))
+                .unwrap()
+                .unwrap();
+            let results = calls
+                .into_iter()
+                .map(|(uri, call)| {
+                    let (pair, who) = key(uri);
+                    let nonce = frame_system::Pallet::<Runtime>::account_nonce(&who);
+                    Executive::apply_extrinsic(signed(&pair, &who, call, nonce))
+                        .expect("valid transaction")
+                })
+                .collect();
+            let header = Executive::finalize_block();
+            (
+                results,
+                sp_runtime::traits::BlakeTwo256::hash(&header.encode()),
+            )
+        });
+        self.parent = hash;
+        results
+    }
+
+    fn blocks_until(&mut self, number: u32) {
+        while self.number < number {
+            self.block(vec![]);
+        }
+    }
+
+    fn read<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.ext.execute_with(f)
+    }
+}
+
+fn signed(
+    pair: &sr25519::Pair,
+    who: &AccountId,
+    call: RuntimeCall,
+    nonce: u32,
+) -> UncheckedExtrinsic {
+    let ext: TxExtension = (
+        frame_system::CheckNonZeroSender::new(),
+        frame_system::CheckSpecVersion::new(),
+        frame_system::CheckTxVersion::new(),
+        frame_system::CheckGenesis::new(),
+        frame_system::CheckMortality::from(Era::Immortal),
+        frame_system::CheckNonce::from(nonce),
+        frame_system::CheckWeight::new(),
+        pallet_transaction_payment::ChargeTransactionPayment::from(0),
+        frame_metadata_hash_extension::CheckMetadataHash::new(false),
+    );
+    let payload = SignedPayload::new(call.clone(), ext.clone()).unwrap();
+    let sig = payload.using_encoded(|p| pair.sign(p));
+    UncheckedExtrinsic::new_signed(
+        call,
+        MultiAddress::Id(who.clone()),
+        MultiSignature::Sr25519(sig),
+        ext,
+    )
+}
+
+fn sub(call: subtensor::Call<Runtime>) -> RuntimeCall {
+    RuntimeCall::SubtensorModule(call)
+}
+
+fn register(hotkey: &str) -> RuntimeCall {
+    sub(subtensor::Call::burned_register {
+        netuid: NET,
+        hotkey: key(hotkey).1,
+    })
+}
+
+fn weights(dests: &[u16], values: &[u16]) -> RuntimeCall {
+    sub(subtensor::Call::set_weights {
+        netuid: NET,
+        dests: dests.to_vec(),
+        weights: values.to_vec(),
+        version_key: 0,
+    })
+}
+
+fn err(e: subtensor::Error<Runtime>) -> Result<(), DispatchError> {
+    Err(e.into())
+}
+
+#[test]
+fn register_stake_serve_set_weights_and_earn() {
+    let mut chain = Chain::new();
+    let (_, bob) = key("//Bob");
+    let (_, charlie) = key("//Charlie");
+    let before = chain.read(|| pallet_balances::Pallet::<Runtime>::free_balance(key("//Alice").1));
+    let r = chain.block(vec![
+        ("//Alice", register("//Bob")),
+        ("//Alice", register("//Charlie")),
+        ("//Alice", register("//Bob")),
+        ("//Dave", register("//Charlie")),
+    ]);
+    assert_eq!(r[0], Ok(()));
+    assert_eq!(r[1], Ok(()));
+    assert_eq!(r[2], err(subtensor::Error::HotKeyAlreadyRegisteredInSubNet));
+    assert_eq!(r[3], err(subtensor::Error::HotKeyAlreadyRegisteredInSubNet));
+    chain.read(|| {
+        assert_eq!(subtensor::SubnetworkN::<Runtime>::get(NET), 3);
+        assert_eq!(subtensor::Uids::<Runtime>::get(NET, &bob), Some(1));
+        assert_eq!(subtensor::Keys::<Runtime>::get(NET, 2), charlie);
+        assert_eq!(subtensor::BlockAtRegistration::<Runtime>::get(NET, 1), 1);
+        let after = pallet_balances::Pallet::<Runtime>::free_balance(key("//Alice").1);
+        assert!(
+            before - after >= 2 * TAO,
+            "burn not charged: {before} -> {after}"
+        );
+    });
+
+    let stake = sub(subtensor::Call::add_stake {
+        hotkey: bob.clone(),
+        netuid: NET,
+        amount_staked: 100 * TAO,
+    });
+    let not_owner = sub(subtensor::Call::add_stake {
+        hotkey: bob.clone(),
+        netuid: NET,
+        amount_staked: TAO,
+    });
+    let serve = |ip_type: u8, ip: u128, port: u16| {
+        sub(subtensor::Call::serve_axon {
+            netuid: NET,
+            version: 1,
+            ip,
+            port,
+            ip_type,
+            protocol: 4,
+            placeholder1: 0,
+            placeholder2: 0,
+        })
+    };
+    let r = chain.block(vec![
+        ("//Alice", stake),
+        ("//Dave", not_owner),
+        ("//Bob", serve(4, 0x0a00_0001, 8091)),
+        ("//Bob", serve(5, 0x0a00_0001, 8091)),
+        ("//Bob", serve(4, 0x7f00_0001, 8091)),
+        ("//Bob", serve(4, 0x0a00_0001, 0)),
+        ("//Dave", serve(4, 0x0a00_0001, 8091)),
+    ]);
+    assert_eq!(
+        r,
+        vec![
+            Ok(()),
+            err(subtensor::Error::NonAssociatedColdKey),
+            Ok(()),
+            err(subtensor::Error::InvalidIpType),
+            err(subtensor::Error::InvalidIpAddress),
+            err(subtensor::Error::InvalidPort),
+            err(subtensor::Error::HotKeyNotRegisteredInSubNet),
+        ]
+    );
+    chain.read(|| {
+        assert_eq!(
+            subtensor::TotalHotkeyAlpha::<Runtime>::get(&bob, NET),
+            100 * TAO
+        );
+        let axon = subtensor::Axons::<Runtime>::get(NET, &bob).unwrap();
+        assert_eq!((axon.ip, axon.port, axon.block), (0x0a00_0001, 8091, 2));
+    });
+
+    // The first epoch (block 5) hands Bob, the only staked hotkey, a validator permit.
+    chain.blocks_until(u32::from(TEMPO));
+    chain.read(|| {
+        assert_eq!(
+            subtensor::ValidatorPermit::<Runtime>::get(NET),
+            [true, true, false]
+        );
+        assert_eq!(subtensor::LastMechansimStepBlock::<Runtime>::get(NET), 5);
+    });
+
+    let r = chain.block(vec![
+        ("//Bob", weights(&[2], &[65535])),
+        ("//Charlie", weights(&[0, 1], &[1, 1])),
+        ("//Charlie", weights(&[2], &[7])),
+        ("//Bob", weights(&[2, 2], &[1, 1])),
+        ("//Bob", weights(&[2], &[1, 2])),
+        ("//Bob", weights(&[2, 9], &[1, 2])),
+        ("//Bob", weights(&[0, 1, 2, 0], &[1, 1, 1, 1])),
+        ("//Dave", weights(&[2], &[1])),
+    ]);
+    assert_eq!(
+        r,
+        vec![
+            Ok(()),
+            err(subtensor::Error::NeuronNoValidatorPermit),
+            Ok(()),
+            err(subtensor::Error::DuplicateUids),
+            err(subtensor::Error::WeightVecNotEqualSize),
+            err(subtensor::Error::UidVecContainInvalidOne),
+            err(subtensor::Error::UidsLengthExceedUidsInSubNet),
+            err(subtensor::Error::HotKeyNotRegisteredInSubNet),
+        ]
+    );
+    chain.read(|| {
+        assert_eq!(subtensor::Weights::<Runtime>::get(NET, 1), [(2, 65535)]);
+        assert_eq!(subtensor::Weights::<Runtime>::get(NET, 2), [(2, 65535)]);
+        assert_eq!(subtensor::LastUpdate::<Runtime>::get(NET), [0, 6, 6]);
+    });
+
+    // The next epoch (block 10) pays Charlie incentive and Bob dividends.
+    let charlie_before = chain.read(|| subtensor::TotalHotkeyAlpha::<Runtime>::get(&charlie, NET));
+    chain.blocks_until(2 * u32::from(TEMPO));
+    chain.read(|| {
+        assert_eq!(subtensor::Incentive::<Runtime>::get(NET), [0, 0, 65535]);
+        assert_eq!(subtensor::Dividends::<Runtime>::get(NET), [0, 65535, 0]);
+        assert_eq!(subtensor::Consensus::<Runtime>::get(NET)[2], 65535);
+        let emission = subtensor::Emission::<Runtime>::get(NET);
+        assert_eq!(emission[0], 0);
+        assert!(emission[1] > 0 && emission[2] > 0, "{emission:?}");
+        assert_eq!(subtensor::Bonds::<Runtime>::get(NET, 1), [(2, 65535)]);
+        assert!(subtensor::TotalHotkeyAlpha::<Runtime>::get(&charlie, NET) > charlie_before);
+    });
+}
+
+#[test]
+fn commit_reveal_subnets_refuse_plain_weights() {
+    let mut chain = Chain::new();
+    chain.read(|| subtensor::CommitRevealWeightsEnabled::<Runtime>::insert(NET, true));
+    let r = chain.block(vec![("//Dave", weights(&[0], &[1]))]);
+    assert_eq!(r, vec![err(subtensor::Error::CommitRevealEnabled)]);
+}
