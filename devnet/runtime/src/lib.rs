@@ -6,7 +6,7 @@
 //! [`api::dispatch`], the byte-level twin of a wasm runtime's exports.
 //!
 //! Present: `System` (0), `Timestamp` (2), `Balances` (5), `TransactionPayment` (6),
-//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12).
+//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]).
 
 // FRAME's macros generate public items without docs and with crate-visible helpers.
 #![allow(missing_docs, unreachable_pub)]
@@ -145,6 +145,27 @@ impl subtensor::Config for Runtime {
     type Currency = Balances;
 }
 
+/// subtensor's commitments pallet.
+pub mod commitments;
+
+/// Commitments may come from hotkeys registered on the subnet; the quota resets whenever the
+/// subnet's epoch runs.
+pub struct SubnetCommitRules;
+
+impl commitments::SubnetRules<AccountId> for SubnetCommitRules {
+    fn can_commit(netuid: u16, who: &AccountId) -> bool {
+        subtensor::Uids::<Runtime>::contains_key(netuid, who)
+    }
+
+    fn current_epoch(netuid: u16) -> u64 {
+        subtensor::LastMechansimStepBlock::<Runtime>::get(netuid)
+    }
+}
+
+impl commitments::Config for Runtime {
+    type Rules = SubnetCommitRules;
+}
+
 construct_runtime!(
     pub enum Runtime {
         System: frame_system = 0,
@@ -153,6 +174,7 @@ construct_runtime!(
         TransactionPayment: pallet_transaction_payment = 6,
         SubtensorModule: subtensor = 7,
         Sudo: pallet_sudo = 12,
+        Commitments: commitments = 18,
     }
 );
 

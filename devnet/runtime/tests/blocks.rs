@@ -168,7 +168,8 @@ fn metadata_v16_names_pallets_as_subtensor() {
             ("Balances", 5),
             ("TransactionPayment", 6),
             ("SubtensorModule", 7),
-            ("Sudo", 12)
+            ("Sudo", 12),
+            ("Commitments", 18)
         ]
     );
     let extensions = &m.extrinsic.transaction_extensions_by_version[&0];

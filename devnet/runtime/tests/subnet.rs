@@ -309,3 +309,69 @@ fn commit_reveal_subnets_refuse_plain_weights() {
     let r = chain.block(vec![("//Dave", weights(&[0], &[1]))]);
     assert_eq!(r, vec![err(subtensor::Error::CommitRevealEnabled)]);
 }
+
+fn commit(bytes: &[u8]) -> RuntimeCall {
+    use kiln_devnet_runtime::commitments::{self, CommitmentInfo, Data};
+    let field = Data::Raw(bytes.to_vec().try_into().unwrap());
+    RuntimeCall::Commitments(commitments::Call::set_commitment {
+        netuid: NET,
+        info: Box::new(CommitmentInfo {
+            fields: vec![field].try_into().unwrap(),
+        }),
+    })
+}
+
+#[test]
+fn commitments_are_stored_and_limited_per_epoch() {
+    use kiln_devnet_runtime::commitments::{self, Data};
+    let mut chain = Chain::new();
+    let (_, bob) = key("//Bob");
+    chain.block(vec![("//Alice", register("//Bob"))]);
+    // 31 commitments of 100 bytes fill the 3,100-byte quota; the 32nd is refused.
+    let mut calls: Vec<(&str, RuntimeCall)> =
+        (0..32u8).map(|i| ("//Bob", commit(&[i; 100]))).collect();
+    calls.push(("//Dave", commit(b"not registered")));
+    let r = chain.block(calls);
+    assert!(r[..31].iter().all(Result::is_ok), "{r:?}");
+    assert_eq!(
+        r[31],
+        Err(commitments::Error::<Runtime>::SpaceLimitExceeded.into())
+    );
+    assert_eq!(
+        r[32],
+        Err(commitments::Error::<Runtime>::AccountNotAllowedCommit.into())
+    );
+    chain.read(|| {
+        let reg = commitments::CommitmentOf::<Runtime>::get(NET, &bob).unwrap();
+        assert_eq!(reg.block, 2);
+        assert_eq!(
+            reg.info.fields[0],
+            Data::Raw(vec![30; 100].try_into().unwrap())
+        );
+        assert_eq!(
+            commitments::LastCommitment::<Runtime>::get(NET, &bob),
+            Some(2)
+        );
+        assert_eq!(
+            commitments::UsedSpaceOf::<Runtime>::get(NET, &bob)
+                .unwrap()
+                .used_space,
+            3100
+        );
+    });
+    // A short commitment still costs 100 bytes; after the epoch at block 5 the quota is fresh.
+    assert_eq!(
+        chain.block(vec![("//Bob", commit(b"w"))]),
+        vec![Err(commitments::Error::<Runtime>::SpaceLimitExceeded.into())]
+    );
+    chain.blocks_until(u32::from(TEMPO));
+    assert_eq!(chain.block(vec![("//Bob", commit(b"w"))]), vec![Ok(())]);
+    chain.read(|| {
+        assert_eq!(
+            commitments::UsedSpaceOf::<Runtime>::get(NET, &bob)
+                .unwrap()
+                .used_space,
+            100
+        );
+    });
+}
