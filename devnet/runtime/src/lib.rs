@@ -6,7 +6,7 @@
 //! [`api::dispatch`], the byte-level twin of a wasm runtime's exports.
 //!
 //! Present: `System` (0), `Timestamp` (2), `Balances` (5), `TransactionPayment` (6),
-//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]).
+//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]), `AdminUtils` (19, see [`admin`]).
 
 // FRAME's macros generate public items without docs and with crate-visible helpers.
 #![allow(missing_docs, unreachable_pub)]
@@ -166,6 +166,11 @@ impl commitments::Config for Runtime {
     type Rules = SubnetCommitRules;
 }
 
+/// subtensor's admin-utils pallet (hyperparameter setters).
+pub mod admin;
+
+impl admin::Config for Runtime {}
+
 construct_runtime!(
     pub enum Runtime {
         System: frame_system = 0,
@@ -175,6 +180,7 @@ construct_runtime!(
         SubtensorModule: subtensor = 7,
         Sudo: pallet_sudo = 12,
         Commitments: commitments = 18,
+        AdminUtils: admin = 19,
     }
 );
 

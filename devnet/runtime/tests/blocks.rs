@@ -169,7 +169,8 @@ fn metadata_v16_names_pallets_as_subtensor() {
             ("TransactionPayment", 6),
             ("SubtensorModule", 7),
             ("Sudo", 12),
-            ("Commitments", 18)
+            ("Commitments", 18),
+            ("AdminUtils", 19)
         ]
     );
     let extensions = &m.extrinsic.transaction_extensions_by_version[&0];

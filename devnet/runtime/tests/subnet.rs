@@ -375,3 +375,54 @@ fn commitments_are_stored_and_limited_per_epoch() {
         );
     });
 }
+
+#[test]
+fn owner_and_sudo_set_hyperparameters() {
+    use kiln_devnet_runtime::admin;
+    let mut chain = Chain::new();
+    let admin_call = |c: admin::Call<Runtime>| RuntimeCall::AdminUtils(c);
+    let tempo = admin_call(admin::Call::sudo_set_tempo {
+        netuid: NET,
+        tempo: 9,
+    });
+    let shrink = admin_call(admin::Call::sudo_set_max_allowed_uids {
+        netuid: NET,
+        max_allowed_uids: 0,
+    });
+    let threshold = admin_call(admin::Call::sudo_set_stake_threshold { min_stake: 7 });
+    let missing = admin_call(admin::Call::sudo_set_kappa {
+        netuid: 9,
+        kappa: 1,
+    });
+    let as_sudo = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
+        call: Box::new(threshold.clone()),
+    });
+    let r = chain.block(vec![
+        ("//Alice", tempo.clone()),
+        ("//Bob", tempo),
+        ("//Alice", shrink),
+        ("//Alice", threshold),
+        ("//Alice", as_sudo),
+        ("//Alice", missing),
+    ]);
+    assert_eq!(r[0], Ok(()));
+    assert_eq!(r[1], Err(DispatchError::BadOrigin));
+    assert_eq!(
+        r[2],
+        Err(admin::Error::<Runtime>::MaxAllowedUIdsLessThanCurrentUIds.into())
+    );
+    assert_eq!(
+        r[3],
+        Err(DispatchError::BadOrigin),
+        "the stake threshold is root only"
+    );
+    assert_eq!(r[4], Ok(()));
+    assert_eq!(
+        r[5],
+        Err(admin::Error::<Runtime>::SubnetDoesNotExist.into())
+    );
+    chain.read(|| {
+        assert_eq!(subtensor::Tempo::<Runtime>::get(NET), 9);
+        assert_eq!(subtensor::StakeThreshold::<Runtime>::get(), 7);
+    });
+}
