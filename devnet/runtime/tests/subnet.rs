@@ -426,3 +426,105 @@ fn owner_and_sudo_set_hyperparameters() {
         assert_eq!(subtensor::StakeThreshold::<Runtime>::get(), 7);
     });
 }
+
+#[test]
+fn commit_reveal_weights() {
+    use kiln_devnet_runtime::admin;
+    use sp_runtime::traits::BlakeTwo256;
+    let mut chain = Chain::new();
+    let (_, bob) = key("//Bob");
+    let hash = |salt: &[u16]| {
+        BlakeTwo256::hash_of(&(
+            bob.clone(),
+            NET,
+            vec![2u16],
+            vec![65535u16],
+            salt.to_vec(),
+            0u64,
+        ))
+    };
+    let commit = |h| {
+        sub(subtensor::Call::commit_weights {
+            netuid: NET,
+            commit_hash: h,
+        })
+    };
+    let reveal = |salt: &[u16]| {
+        sub(subtensor::Call::reveal_weights {
+            netuid: NET,
+            uids: vec![2],
+            values: vec![65535],
+            salt: salt.to_vec(),
+            version_key: 0,
+        })
+    };
+    assert_eq!(
+        chain.block(vec![
+            ("//Alice", register("//Bob")),
+            ("//Bob", commit(hash(&[7])))
+        ]),
+        vec![Ok(()), err(subtensor::Error::CommitRevealDisabled)]
+    );
+    let enable = RuntimeCall::AdminUtils(admin::Call::sudo_set_commit_reveal_weights_enabled {
+        netuid: NET,
+        enabled: true,
+    });
+    let stake = sub(subtensor::Call::add_stake {
+        hotkey: bob.clone(),
+        netuid: NET,
+        amount_staked: TAO,
+    });
+    let r = chain.block(vec![
+        ("//Alice", enable),
+        ("//Alice", register("//Charlie")),
+        ("//Alice", stake),
+    ]);
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    chain.blocks_until(u32::from(TEMPO)); // epoch 1 starts: Bob gets a permit
+
+    // Epoch 1: commit; revealing now is too early, and a wrong salt matches nothing.
+    let r = chain.block(vec![
+        ("//Bob", commit(hash(&[7, 7]))),
+        ("//Bob", reveal(&[7, 7])),
+        ("//Dave", commit(hash(&[1]))),
+    ]);
+    assert_eq!(
+        r,
+        vec![
+            Ok(()),
+            err(subtensor::Error::RevealTooEarly),
+            err(subtensor::Error::HotKeyNotRegisteredInSubNet)
+        ]
+    );
+    chain.read(|| assert_eq!(subtensor::LastUpdate::<Runtime>::get(NET)[1], 6));
+
+    // Epoch 2: the reveal stores the weights.
+    chain.blocks_until(2 * u32::from(TEMPO));
+    let r = chain.block(vec![("//Bob", reveal(&[7, 8])), ("//Bob", reveal(&[7, 7]))]);
+    assert_eq!(
+        r,
+        vec![
+            err(subtensor::Error::InvalidRevealCommitHashNotMatch),
+            Ok(())
+        ]
+    );
+    chain.read(|| {
+        assert_eq!(subtensor::Weights::<Runtime>::get(NET, 1), [(2, 65535)]);
+        assert!(subtensor::WeightCommits::<Runtime>::get(NET, &bob).is_none());
+    });
+
+    // A commit not revealed in the following epoch expires.
+    assert_eq!(
+        chain.block(vec![("//Bob", commit(hash(&[9])))]),
+        vec![Ok(())]
+    );
+    chain.blocks_until(4 * u32::from(TEMPO));
+    assert_eq!(
+        chain.block(vec![("//Bob", reveal(&[9]))]),
+        vec![err(subtensor::Error::ExpiredWeightCommit)]
+    );
+    assert_eq!(
+        chain.block(vec![("//Bob", reveal(&[1, 2, 3]))]),
+        vec![err(subtensor::Error::InvalidRevealCommitHashNotMatch)]
+    );
+}

@@ -32,6 +32,17 @@ impl<T: Config> Pallet<T> {
         let mut permit = ValidatorPermit::<T>::get(netuid);
         permit.resize(usize::from(n), false);
         let owner = Uids::<T>::get(netuid, SubnetOwnerHotkey::<T>::get(netuid));
+        // With commit-reveal, weights committed before a uid registered do not count for it.
+        let commit_blocks: Option<Vec<u64>> =
+            CommitRevealWeightsEnabled::<T>::get(netuid).then(|| {
+                keys.iter()
+                    .map(|k| {
+                        WeightCommits::<T>::get(netuid, k)
+                            .and_then(|c| c.iter().map(|&(_, _, block, _)| block).min())
+                            .unwrap_or(u64::MAX)
+                    })
+                    .collect()
+            });
         let emission = BLOCK_EMISSION.saturating_mul(block.saturating_sub(last).max(1));
         let input = EpochInput {
             block,
@@ -52,7 +63,7 @@ impl<T: Config> Pallet<T> {
             bonds: &bonds,
             owner,
             last_epoch_block: (last > 0).then_some(last),
-            commit_blocks: None,
+            commit_blocks: commit_blocks.as_deref(),
             emission,
         };
         LastMechansimStepBlock::<T>::insert(netuid, block);

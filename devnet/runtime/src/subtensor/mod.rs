@@ -17,6 +17,7 @@
 // `serve_axon` takes subtensor's eight arguments; FRAME's call macro copies the signature.
 #![allow(clippy::too_many_arguments)]
 
+mod commit_reveal;
 mod epoch;
 mod weights;
 
@@ -48,11 +49,13 @@ pub struct AxonInfo {
 #[frame_support::pallet]
 pub mod pallet {
     use super::AxonInfo;
+    use alloc::collections::VecDeque;
     use alloc::vec::Vec;
     use frame_support::pallet_prelude::*;
     use frame_support::traits::fungible::{Inspect, Mutate};
     use frame_support::traits::tokens::{Fortitude, Precision, Preservation};
     use frame_system::pallet_prelude::*;
+    use sp_core::H256;
     use sp_runtime::SaturatedConversion;
     use sp_runtime::traits::TrailingZeroInput;
 
@@ -235,6 +238,25 @@ pub mod pallet {
     #[pallet::storage]
     pub type BlockAtRegistration<T> =
         StorageDoubleMap<_, Identity, u16, Identity, u16, u64, ValueQuery>;
+    /// Unrevealed weight commits: (hash, commit epoch, commit block, 0).
+    #[pallet::storage]
+    pub type WeightCommits<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        u16,
+        Twox64Concat,
+        T::AccountId,
+        VecDeque<(H256, u64, u64, u64)>,
+        OptionQuery,
+    >;
+    #[pallet::type_value]
+    pub fn DefaultRevealPeriod() -> u64 {
+        1
+    }
+    /// Epochs between a commit and its reveal.
+    #[pallet::storage]
+    pub type RevealPeriodEpochs<T> =
+        StorageMap<_, Twox64Concat, u16, u64, ValueQuery, DefaultRevealPeriod>;
     #[pallet::storage]
     pub type Axons<T: Config> =
         StorageDoubleMap<_, Identity, u16, Blake2_128Concat, T::AccountId, AxonInfo, OptionQuery>;
@@ -257,6 +279,12 @@ pub mod pallet {
         /// An axon was served: (netuid, hotkey).
         #[codec(index = 28)]
         AxonServed(u16, T::AccountId),
+        /// A weight commit was stored: (hotkey, netuid index, hash).
+        #[codec(index = 83)]
+        WeightsCommitted(T::AccountId, u16, H256),
+        /// A weight commit was revealed: (hotkey, netuid index, hash).
+        #[codec(index = 84)]
+        WeightsRevealed(T::AccountId, u16, H256),
     }
 
     #[pallet::error]
@@ -283,6 +311,13 @@ pub mod pallet {
         NonAssociatedColdKey,
         SubNetRegistrationDisabled,
         TooManyRegistrationsThisBlock,
+        CommitRevealDisabled,
+        CommittingWeightsTooFast,
+        TooManyUnrevealedCommits,
+        NoWeightsCommitFound,
+        InvalidRevealCommitHashNotMatch,
+        RevealTooEarly,
+        ExpiredWeightCommit,
     }
 
     /// A subnet created at genesis.
@@ -362,7 +397,35 @@ pub mod pallet {
             if CommitRevealWeightsEnabled::<T>::get(netuid) {
                 return Err(Error::<T>::CommitRevealEnabled.into());
             }
-            Self::do_set_weights(hotkey, netuid, dests, weights, version_key)
+            Self::do_set_weights(hotkey, netuid, dests, weights, version_key, true)
+        }
+
+        /// Commits to a weight vector: `commit_hash` is BLAKE2-256 of the SCALE encoding of
+        /// `(hotkey, netuid, uids, values, salt, version_key)`.
+        #[pallet::call_index(96)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn commit_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            commit_hash: H256,
+        ) -> DispatchResult {
+            let hotkey = ensure_signed(origin)?;
+            Self::do_commit_weights(hotkey, netuid, commit_hash)
+        }
+
+        /// Reveals a committed weight vector one reveal period after its commit epoch.
+        #[pallet::call_index(97)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn reveal_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            uids: Vec<u16>,
+            values: Vec<u16>,
+            salt: Vec<u16>,
+            version_key: u64,
+        ) -> DispatchResult {
+            let hotkey = ensure_signed(origin)?;
+            Self::do_reveal_weights(hotkey, netuid, uids, values, salt, version_key)
         }
 
         /// Adds `amount_staked` rao of the caller coldkey's TAO as stake to `hotkey` on `netuid`.

@@ -1,5 +1,5 @@
 //! `set_weights` validation, in subtensor's order, so each invalid vector fails with the same
-//! error name as on finney.
+//! error name as on finney. Reveals run the same checks without the rate limit.
 
 use super::pallet::*;
 use alloc::vec::Vec;
@@ -14,6 +14,7 @@ impl<T: Config> Pallet<T> {
         uids: Vec<u16>,
         values: Vec<u16>,
         version_key: u64,
+        rate_limited: bool,
     ) -> DispatchResult {
         ensure!(netuid != 0, Error::<T>::CanNotSetRootNetworkWeights);
         ensure!(
@@ -41,7 +42,9 @@ impl<T: Config> Pallet<T> {
         let mut last = LastUpdate::<T>::get(netuid);
         let prev = last.get(usize::from(uid)).copied().unwrap_or(0);
         ensure!(
-            prev == 0 || now.saturating_sub(prev) >= WeightsSetRateLimit::<T>::get(netuid),
+            !rate_limited
+                || prev == 0
+                || now.saturating_sub(prev) >= WeightsSetRateLimit::<T>::get(netuid),
             Error::<T>::SettingWeightsTooFast
         );
         let self_weight = uids.len() == 1 && uids[0] == uid;
@@ -85,8 +88,11 @@ impl<T: Config> Pallet<T> {
         if last.len() <= usize::from(uid) {
             last.resize(usize::from(uid) + 1, 0);
         }
-        last[usize::from(uid)] = now;
-        LastUpdate::<T>::insert(netuid, last);
+        // With commit-reveal, the commit (not the reveal) refreshes `LastUpdate`.
+        if rate_limited {
+            last[usize::from(uid)] = now;
+            LastUpdate::<T>::insert(netuid, last);
+        }
         Self::deposit_event(Event::WeightsSet(netuid, uid));
         Ok(())
     }
