@@ -49,6 +49,13 @@ async fn synthetic_corpus_round_trips_through_a_local_directory() {
         ds.read_rows(&[50]).await,
         Err(DatasetError::Row { row: 50, rows: 50 })
     ));
+    assert!(matches!(
+        ds.shard(4).await,
+        Err(DatasetError::NoShard {
+            index: 4,
+            shards: 4
+        })
+    ));
     // Every row opens a document and stays inside the vocabulary.
     for r in 0..50 {
         let row = s.row(r);
@@ -217,4 +224,25 @@ fn hugging_face_tokenizer_build() {
     ));
     std::fs::write(&path, "{}").unwrap();
     assert!(Tokenizer::from_file(&path, None).is_err());
+}
+
+#[tokio::test]
+async fn shard_paths_may_name_subdirectories() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = synth();
+    let mut manifest = s.write(dir.path(), 32).unwrap();
+    let store = Arc::new(InMemory::new());
+    for shard in &mut manifest.shards {
+        let bytes = std::fs::read(dir.path().join(&shard.path)).unwrap();
+        shard.path = format!("shards/v1/{}", shard.path);
+        let key = StorePath::from(format!("corpus/{}", shard.path));
+        store.put(&key, PutPayload::from(bytes)).await.unwrap();
+    }
+    let key = StorePath::from(format!("corpus/{MANIFEST_FILE}"));
+    store
+        .put(&key, PutPayload::from(manifest.to_json().into_bytes()))
+        .await
+        .unwrap();
+    let ds = Dataset::open(store, "corpus", None).await.unwrap();
+    assert_eq!(ds.read_rows(&[40]).await.unwrap(), s.row(40));
 }

@@ -50,6 +50,14 @@ pub enum DatasetError {
         /// The manifest's vocabulary.
         vocab: u32,
     },
+    /// A requested shard does not exist.
+    #[error("shard {index} is outside the dataset's {shards} shards")]
+    NoShard {
+        /// The shard index.
+        index: usize,
+        /// Shards in the dataset.
+        shards: usize,
+    },
     /// A requested row does not exist.
     #[error("row {row} is outside the dataset's {rows} rows")]
     Row {
@@ -155,6 +163,10 @@ impl Dataset {
 
     /// Shard `i`, decoded.
     pub async fn shard(&self, i: usize) -> Result<Arc<Vec<u32>>, DatasetError> {
+        let shards = self.manifest.shards.len();
+        if i >= shards {
+            return Err(DatasetError::NoShard { index: i, shards });
+        }
         if let Some(s) = self.lock().shards.get(&i) {
             return Ok(s.clone());
         }
@@ -190,10 +202,12 @@ impl Dataset {
             }
             tracing::warn!(path = %path.display(), "cached shard is corrupt; fetching again");
         }
-        let got = self
-            .store
-            .get(&self.prefix.clone().join(info.path.as_str()))
-            .await?;
+        // Shard paths may contain `/`: join them segment by segment.
+        let location = info
+            .path
+            .split('/')
+            .fold(self.prefix.clone(), |p, segment| p.join(segment));
+        let got = self.store.get(&location).await?;
         if got.meta.size != expected {
             return Err(DatasetError::Size {
                 path: info.path.clone(),
