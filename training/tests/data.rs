@@ -2,7 +2,7 @@
 //! refuse corrupted data with a typed error.
 
 use kiln_training::data::manifest::MANIFEST_FILE;
-use kiln_training::data::tokenize::BYTES_EOS;
+use kiln_training::data::tokenize::{BYTES_EOS, BuildError};
 use kiln_training::data::{Dataset, DatasetError, Manifest, Synth, SynthConfig, Tokenizer, build};
 use object_store::memory::InMemory;
 use object_store::path::Path as StorePath;
@@ -188,6 +188,17 @@ async fn byte_level_build_of_text_and_jsonl() {
         ]
     );
 
+    for bad in [0, 1] {
+        let err = build(
+            &Tokenizer::Bytes,
+            std::slice::from_ref(&jsonl),
+            "text",
+            out.path(),
+            bad,
+            2,
+        );
+        assert!(matches!(err, Err(BuildError::Write(_))), "seq_len {bad}");
+    }
     std::fs::write(&jsonl, "{\"text\":\"ok\"}\n{\"body\":\"no text\"}\n").unwrap();
     let err = build(&Tokenizer::Bytes, &[jsonl], "text", out.path(), 4, 2).unwrap_err();
     assert!(err.to_string().contains("b.jsonl:2"), "{err}");
@@ -220,7 +231,7 @@ fn hugging_face_tokenizer_build() {
     assert_eq!(report.dropped_tail_tokens, 0);
     assert!(matches!(
         Tokenizer::from_file(&path, Some("<|eot|>")),
-        Err(kiln_training::data::tokenize::BuildError::Tokenizer(_))
+        Err(BuildError::Tokenizer(_))
     ));
     std::fs::write(&path, "{}").unwrap();
     assert!(Tokenizer::from_file(&path, None).is_err());

@@ -38,7 +38,7 @@ pub struct ShardWriter {
 }
 
 impl ShardWriter {
-    /// A writer into `dir` (created if needed).
+    /// A writer into `dir` (created if needed). `seq_len` must be in `2..=2^20`.
     pub fn new(
         dir: &Path,
         tokenizer: &str,
@@ -46,6 +46,12 @@ impl ShardWriter {
         seq_len: u32,
         rows_per_shard: u32,
     ) -> Result<Self, WriteError> {
+        if !(2..=super::manifest::MAX_SEQ_LEN).contains(&seq_len) {
+            return Err(WriteError::Row(format!(
+                "seq_len {seq_len} is outside 2..={}",
+                super::manifest::MAX_SEQ_LEN
+            )));
+        }
         std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
             path: dir.into(),
             source,
