@@ -166,6 +166,9 @@ impl commitments::Config for Runtime {
     type Rules = SubnetCommitRules;
 }
 
+/// Dev keys, dev genesis and extrinsic signing.
+pub mod dev;
+
 /// subtensor's admin-utils pallet (hyperparameter setters).
 pub mod admin;
 

@@ -4,67 +4,17 @@
 use codec::{Decode, Encode};
 use frame_metadata::{RuntimeMetadata, RuntimeMetadataPrefixed};
 use kiln_devnet_runtime::{
-    AccountId, Executive, Runtime, RuntimeCall, RuntimeGenesisConfig, SignedPayload, TAO,
-    TxExtension, UncheckedExtrinsic,
+    AccountId, Executive, Runtime, RuntimeCall, TAO, UncheckedExtrinsic, dev,
 };
-use sp_core::{Pair, sr25519};
 use sp_io::TestExternalities;
-use sp_runtime::generic::Era;
 use sp_runtime::traits::Header as _;
 use sp_runtime::transaction_validity::{
     InvalidTransaction, TransactionSource, TransactionValidityError,
 };
-use sp_runtime::{BuildStorage, MultiAddress, MultiSignature};
-
-fn key(uri: &str) -> (sr25519::Pair, AccountId) {
-    let pair = sr25519::Pair::from_string(uri, None).unwrap();
-    let account = AccountId::from(pair.public());
-    (pair, account)
-}
+use sp_runtime::{BuildStorage, MultiAddress};
 
 fn chain() -> TestExternalities {
-    let (_, alice) = key("//Alice");
-    let (_, bob) = key("//Bob");
-    let storage = RuntimeGenesisConfig {
-        balances: pallet_balances::GenesisConfig {
-            balances: vec![(alice.clone(), 1_000 * TAO), (bob, 1_000 * TAO)],
-            ..Default::default()
-        },
-        sudo: pallet_sudo::GenesisConfig { key: Some(alice) },
-        ..Default::default()
-    }
-    .build_storage()
-    .unwrap();
-    TestExternalities::new(storage)
-}
-
-/// A signed extrinsic as subxt builds one (immortal, tip 0, metadata hash disabled). Must run
-/// inside the chain's externalities: the payload commits to the genesis hash.
-fn signed(
-    signer: &sr25519::Pair,
-    from: &AccountId,
-    call: RuntimeCall,
-    nonce: u32,
-) -> UncheckedExtrinsic {
-    let ext: TxExtension = (
-        frame_system::CheckNonZeroSender::new(),
-        frame_system::CheckSpecVersion::new(),
-        frame_system::CheckTxVersion::new(),
-        frame_system::CheckGenesis::new(),
-        frame_system::CheckMortality::from(Era::Immortal),
-        frame_system::CheckNonce::from(nonce),
-        frame_system::CheckWeight::new(),
-        pallet_transaction_payment::ChargeTransactionPayment::from(0),
-        frame_metadata_hash_extension::CheckMetadataHash::new(false),
-    );
-    let payload = SignedPayload::new(call.clone(), ext.clone()).unwrap();
-    let signature = payload.using_encoded(|p| signer.sign(p));
-    UncheckedExtrinsic::new_signed(
-        call,
-        MultiAddress::Id(from.clone()),
-        MultiSignature::Sr25519(signature),
-        ext,
-    )
+    TestExternalities::new(dev::genesis(vec![]).build_storage().unwrap())
 }
 
 fn transfer(to: &AccountId, value: u64) -> RuntimeCall {
@@ -76,8 +26,8 @@ fn transfer(to: &AccountId, value: u64) -> RuntimeCall {
 
 #[test]
 fn authors_a_block_with_a_signed_transfer_and_validates_transactions() {
-    let (alice_pair, alice) = key("//Alice");
-    let (bob_pair, bob) = key("//Bob");
+    let (alice_pair, alice) = dev::key("//Alice");
+    let (bob_pair, bob) = dev::key("//Bob");
     let mut ext = chain();
     let xt = ext.execute_with(|| {
         let header = kiln_devnet_runtime::Header::new(
@@ -92,16 +42,19 @@ fn authors_a_block_with_a_signed_transfer_and_validates_transactions() {
         Executive::apply_extrinsic(UncheckedExtrinsic::new_bare(now))
             .unwrap()
             .unwrap();
-        let xt = signed(&alice_pair, &alice, transfer(&bob, 5 * TAO), 0);
+        let xt = dev::signed(&alice_pair, transfer(&bob, 5 * TAO), 0);
         Executive::apply_extrinsic(xt.clone()).unwrap().unwrap();
         let header = Executive::finalize_block();
         assert_eq!(*header.number(), 1);
         assert_eq!(
             pallet_balances::Pallet::<Runtime>::free_balance(&bob),
-            1_005 * TAO
+            dev::DEV_BALANCE + 5 * TAO
         );
         let alice_left = pallet_balances::Pallet::<Runtime>::free_balance(&alice);
-        assert!(alice_left < 995 * TAO, "no fee was charged: {alice_left}");
+        assert!(
+            alice_left < dev::DEV_BALANCE - 5 * TAO,
+            "no fee was charged: {alice_left}"
+        );
         assert_eq!(frame_system::Pallet::<Runtime>::account_nonce(&alice), 1);
         xt
     });
@@ -116,9 +69,9 @@ fn authors_a_block_with_a_signed_transfer_and_validates_transactions() {
             validate(xt),
             Err(TransactionValidityError::Invalid(InvalidTransaction::Stale))
         );
-        let next = signed(&alice_pair, &alice, transfer(&bob, TAO), 1);
+        let next = dev::signed(&alice_pair, transfer(&bob, TAO), 1);
         assert!(validate(next).is_ok());
-        let forged = signed(&bob_pair, &alice, transfer(&bob, TAO), 1);
+        let forged = dev::signed_as(&bob_pair, alice.clone(), transfer(&bob, TAO), 1);
         assert_eq!(
             validate(forged),
             Err(TransactionValidityError::Invalid(
@@ -130,7 +83,7 @@ fn authors_a_block_with_a_signed_transfer_and_validates_transactions() {
 
 #[test]
 fn byte_level_api_answers_like_a_wasm_runtime() {
-    let (_, alice) = key("//Alice");
+    let (_, alice) = dev::key("//Alice");
     chain().execute_with(|| {
         let version = kiln_devnet_runtime::api::dispatch("Core_version", &[]).unwrap();
         let version = sp_version::RuntimeVersion::decode(&mut &version[..]).unwrap();

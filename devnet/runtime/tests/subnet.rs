@@ -3,25 +3,14 @@
 //! Yuma epoch paying incentive and dividends.
 
 use codec::Encode;
-use kiln_devnet_runtime::subtensor::{self, GenesisSubnet};
-use kiln_devnet_runtime::{
-    AccountId, Executive, Header, Runtime, RuntimeCall, RuntimeGenesisConfig, SignedPayload, TAO,
-    TxExtension, UncheckedExtrinsic,
-};
-use sp_core::{Pair, sr25519};
+use kiln_devnet_runtime::subtensor;
+use kiln_devnet_runtime::{Executive, Header, Runtime, RuntimeCall, TAO, UncheckedExtrinsic, dev};
 use sp_io::TestExternalities;
-use sp_runtime::generic::Era;
 use sp_runtime::traits::{Hash as _, Header as _};
-use sp_runtime::{BuildStorage, DispatchError, MultiAddress, MultiSignature};
+use sp_runtime::{BuildStorage, DispatchError};
 
 const NET: u16 = 1;
 const TEMPO: u16 = 5;
-
-fn key(uri: &str) -> (sr25519::Pair, AccountId) {
-    let pair = sr25519::Pair::from_string(uri, None).unwrap();
-    let account = AccountId::from(pair.public());
-    (pair, account)
-}
 
 struct Chain {
     ext: TestExternalities,
@@ -31,35 +20,9 @@ struct Chain {
 
 impl Chain {
     fn new() -> Self {
-        let (_, alice) = key("//Alice");
-        let (_, owner_hot) = key("//Ferdie");
-        let storage = RuntimeGenesisConfig {
-            balances: pallet_balances::GenesisConfig {
-                balances: ["//Alice", "//Bob", "//Charlie", "//Dave"]
-                    .iter()
-                    .map(|u| (key(u).1, 10_000 * TAO))
-                    .collect(),
-                ..Default::default()
-            },
-            sudo: pallet_sudo::GenesisConfig {
-                key: Some(alice.clone()),
-            },
-            subtensor_module: subtensor::GenesisConfig {
-                subnets: vec![GenesisSubnet {
-                    netuid: NET,
-                    owner: alice,
-                    owner_hotkey: owner_hot,
-                    tempo: TEMPO,
-                    burn: TAO,
-                    commit_reveal: false,
-                    weights_rate_limit: 0,
-                    min_allowed_weights: 1,
-                }],
-            },
-            ..Default::default()
-        }
-        .build_storage()
-        .unwrap();
+        let storage = dev::genesis(vec![dev::fast_subnet(NET, TEMPO)])
+            .build_storage()
+            .unwrap();
         Self {
             ext: TestExternalities::new(storage),
             parent: Default::default(),
@@ -90,9 +53,9 @@ impl Chain {
             let results = calls
                 .into_iter()
                 .map(|(uri, call)| {
-                    let (pair, who) = key(uri);
+                    let (pair, who) = dev::key(uri);
                     let nonce = frame_system::Pallet::<Runtime>::account_nonce(&who);
-                    Executive::apply_extrinsic(signed(&pair, &who, call, nonce))
+                    Executive::apply_extrinsic(dev::signed(&pair, call, nonce))
                         .expect("valid transaction")
                 })
                 .collect();
@@ -117,33 +80,6 @@ impl Chain {
     }
 }
 
-fn signed(
-    pair: &sr25519::Pair,
-    who: &AccountId,
-    call: RuntimeCall,
-    nonce: u32,
-) -> UncheckedExtrinsic {
-    let ext: TxExtension = (
-        frame_system::CheckNonZeroSender::new(),
-        frame_system::CheckSpecVersion::new(),
-        frame_system::CheckTxVersion::new(),
-        frame_system::CheckGenesis::new(),
-        frame_system::CheckMortality::from(Era::Immortal),
-        frame_system::CheckNonce::from(nonce),
-        frame_system::CheckWeight::new(),
-        pallet_transaction_payment::ChargeTransactionPayment::from(0),
-        frame_metadata_hash_extension::CheckMetadataHash::new(false),
-    );
-    let payload = SignedPayload::new(call.clone(), ext.clone()).unwrap();
-    let sig = payload.using_encoded(|p| pair.sign(p));
-    UncheckedExtrinsic::new_signed(
-        call,
-        MultiAddress::Id(who.clone()),
-        MultiSignature::Sr25519(sig),
-        ext,
-    )
-}
-
 fn sub(call: subtensor::Call<Runtime>) -> RuntimeCall {
     RuntimeCall::SubtensorModule(call)
 }
@@ -151,7 +87,7 @@ fn sub(call: subtensor::Call<Runtime>) -> RuntimeCall {
 fn register(hotkey: &str) -> RuntimeCall {
     sub(subtensor::Call::burned_register {
         netuid: NET,
-        hotkey: key(hotkey).1,
+        hotkey: dev::key(hotkey).1,
     })
 }
 
@@ -171,9 +107,10 @@ fn err(e: subtensor::Error<Runtime>) -> Result<(), DispatchError> {
 #[test]
 fn register_stake_serve_set_weights_and_earn() {
     let mut chain = Chain::new();
-    let (_, bob) = key("//Bob");
-    let (_, charlie) = key("//Charlie");
-    let before = chain.read(|| pallet_balances::Pallet::<Runtime>::free_balance(key("//Alice").1));
+    let (_, bob) = dev::key("//Bob");
+    let (_, charlie) = dev::key("//Charlie");
+    let before =
+        chain.read(|| pallet_balances::Pallet::<Runtime>::free_balance(dev::key("//Alice").1));
     let r = chain.block(vec![
         ("//Alice", register("//Bob")),
         ("//Alice", register("//Charlie")),
@@ -189,7 +126,7 @@ fn register_stake_serve_set_weights_and_earn() {
         assert_eq!(subtensor::Uids::<Runtime>::get(NET, &bob), Some(1));
         assert_eq!(subtensor::Keys::<Runtime>::get(NET, 2), charlie);
         assert_eq!(subtensor::BlockAtRegistration::<Runtime>::get(NET, 1), 1);
-        let after = pallet_balances::Pallet::<Runtime>::free_balance(key("//Alice").1);
+        let after = pallet_balances::Pallet::<Runtime>::free_balance(dev::key("//Alice").1);
         assert!(
             before - after >= 2 * TAO,
             "burn not charged: {before} -> {after}"
@@ -325,7 +262,7 @@ fn commit(bytes: &[u8]) -> RuntimeCall {
 fn commitments_are_stored_and_limited_per_epoch() {
     use kiln_devnet_runtime::commitments::{self, Data};
     let mut chain = Chain::new();
-    let (_, bob) = key("//Bob");
+    let (_, bob) = dev::key("//Bob");
     chain.block(vec![("//Alice", register("//Bob"))]);
     // 31 commitments of 100 bytes fill the 3,100-byte quota; the 32nd is refused.
     let mut calls: Vec<(&str, RuntimeCall)> =
@@ -432,7 +369,7 @@ fn commit_reveal_weights() {
     use kiln_devnet_runtime::admin;
     use sp_runtime::traits::BlakeTwo256;
     let mut chain = Chain::new();
-    let (_, bob) = key("//Bob");
+    let (_, bob) = dev::key("//Bob");
     let hash = |salt: &[u16]| {
         BlakeTwo256::hash_of(&(
             bob.clone(),

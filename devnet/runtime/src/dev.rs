@@ -1,0 +1,99 @@
+//! Development helpers: dev keys (`//Alice` …), a dev genesis, and signing an extrinsic the way
+//! subxt does (immortal, tip 0, metadata hash disabled). Used by the devnet node and by tests.
+
+use crate::{
+    AccountId, RuntimeCall, RuntimeGenesisConfig, SignedPayload, TAO, TxExtension,
+    UncheckedExtrinsic, subtensor,
+};
+use codec::Encode;
+use sp_core::{Pair, sr25519};
+use sp_runtime::generic::Era;
+use sp_runtime::{MultiAddress, MultiSignature};
+
+/// The funded dev accounts.
+pub const DEV_ACCOUNTS: [&str; 6] = [
+    "//Alice",
+    "//Bob",
+    "//Charlie",
+    "//Dave",
+    "//Eve",
+    "//Ferdie",
+];
+
+/// Balance of each dev account at genesis.
+pub const DEV_BALANCE: u64 = 1_000_000 * TAO;
+
+/// The sr25519 key pair and account of a secret URI such as `//Alice`.
+pub fn key(uri: &str) -> (sr25519::Pair, AccountId) {
+    let pair = sr25519::Pair::from_string(uri, None).expect("a valid secret URI");
+    let account = AccountId::from(pair.public());
+    (pair, account)
+}
+
+/// Dev accounts funded, Alice as sudo, and `subnets` created.
+pub fn genesis(subnets: Vec<subtensor::GenesisSubnet<AccountId>>) -> RuntimeGenesisConfig {
+    RuntimeGenesisConfig {
+        balances: pallet_balances::GenesisConfig {
+            balances: DEV_ACCOUNTS
+                .iter()
+                .map(|u| (key(u).1, DEV_BALANCE))
+                .collect(),
+            ..Default::default()
+        },
+        sudo: pallet_sudo::GenesisConfig {
+            key: Some(key("//Alice").1),
+        },
+        subtensor_module: subtensor::GenesisConfig { subnets },
+        ..Default::default()
+    }
+}
+
+/// A fast-iteration subnet: `netuid` owned by Alice (hotkey //Ferdie as uid 0), short tempo,
+/// commit-reveal off, no weights rate limit, one weight minimum, 1 TAO burn.
+pub fn fast_subnet(netuid: u16, tempo: u16) -> subtensor::GenesisSubnet<AccountId> {
+    subtensor::GenesisSubnet {
+        netuid,
+        owner: key("//Alice").1,
+        owner_hotkey: key("//Ferdie").1,
+        tempo,
+        burn: TAO,
+        commit_reveal: false,
+        weights_rate_limit: 0,
+        min_allowed_weights: 1,
+    }
+}
+
+/// `call` signed by `signer` with `nonce`. Must run inside the chain's externalities: the payload
+/// commits to the genesis hash.
+pub fn signed(signer: &sr25519::Pair, call: RuntimeCall, nonce: u32) -> UncheckedExtrinsic {
+    signed_as(signer, AccountId::from(signer.public()), call, nonce)
+}
+
+/// Like [`signed`], but claiming to come from `who` (a forgery when `who` is not the signer's
+/// account, for testing signature checks).
+pub fn signed_as(
+    signer: &sr25519::Pair,
+    who: AccountId,
+    call: RuntimeCall,
+    nonce: u32,
+) -> UncheckedExtrinsic {
+    let ext: TxExtension = (
+        frame_system::CheckNonZeroSender::new(),
+        frame_system::CheckSpecVersion::new(),
+        frame_system::CheckTxVersion::new(),
+        frame_system::CheckGenesis::new(),
+        frame_system::CheckMortality::from(Era::Immortal),
+        frame_system::CheckNonce::from(nonce),
+        frame_system::CheckWeight::new(),
+        pallet_transaction_payment::ChargeTransactionPayment::from(0),
+        frame_metadata_hash_extension::CheckMetadataHash::new(false),
+    );
+    let payload = SignedPayload::new(call.clone(), ext.clone()).expect("implicit data");
+    let signature = payload.using_encoded(|p| signer.sign(p));
+    UncheckedExtrinsic::new_signed(
+        call,
+        MultiAddress::Id(who),
+        MultiSignature::Sr25519(signature),
+        ext,
+    )
+}
