@@ -1,0 +1,304 @@
+//! The chain: blocks and their states in memory, block authoring through the runtime's own
+//! exported API, and read-only runtime calls at any kept block.
+
+use codec::{Decode, Encode};
+use kiln_devnet_runtime::{Header, RuntimeGenesisConfig, api};
+use sp_core::H256;
+use sp_runtime::traits::{BlakeTwo256, Hash, Header as _};
+use sp_runtime::transaction_validity::{
+    InvalidTransaction, TransactionSource, TransactionValidity, TransactionValidityError,
+};
+use sp_runtime::{ApplyExtrinsicResult, BuildStorage, StateVersion};
+use sp_state_machine::{InMemoryBackend, TestExternalities};
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use thiserror::Error;
+
+/// States kept for calls at past blocks (a pruning node's window).
+pub const KEPT_STATES: usize = 4096;
+
+type State = InMemoryBackend<BlakeTwo256>;
+
+/// Why a runtime call could not be answered.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CallError {
+    /// No kept state for that block.
+    #[error("unknown or pruned block {0:?}")]
+    UnknownBlock(H256),
+    /// The runtime exports no such function.
+    #[error("runtime has no method {0}")]
+    UnknownMethod(String),
+    /// The runtime panicked (for example on input it could not decode).
+    #[error("runtime panicked: {0}")]
+    Panicked(String),
+    /// The runtime's answer did not decode as expected.
+    #[error("undecodable answer from {0}")]
+    Decode(String),
+}
+
+/// Why the chain could not be built or extended.
+#[derive(Debug, Error)]
+pub enum ChainError {
+    /// The genesis config could not be turned into storage.
+    #[error("genesis: {0}")]
+    Genesis(String),
+    /// A runtime call during authoring failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+/// A block as stored: its header, the SCALE bytes of each extrinsic, and its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlock {
+    /// The header.
+    pub header: Header,
+    /// Extrinsics exactly as submitted (clients find theirs by hashing these bytes).
+    pub extrinsics: Vec<Vec<u8>>,
+    /// `blake2_256(header)`.
+    pub hash: H256,
+}
+
+/// What happened to a pool transaction when a block was authored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxOutcome {
+    /// In the block (whether its dispatch succeeded or not).
+    Included,
+    /// Not yet valid (future nonce) or the block was full: try the next block.
+    Retry,
+    /// Invalid: drop it.
+    Dropped(TransactionValidityError),
+}
+
+/// An in-memory chain with instant finality: every authored block is final.
+pub struct Chain {
+    blocks: Vec<StoredBlock>,
+    by_hash: HashMap<H256, u32>,
+    states: HashMap<H256, State>,
+    state_order: VecDeque<H256>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("best", &self.best().header.number)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `f` with `state` as the externalities; returns the result and the post-state.
+fn with_state<R>(state: &State, f: impl FnOnce() -> R) -> (R, State) {
+    let mut ext = TestExternalities::<BlakeTwo256>::new_with_state_version(
+        Default::default(),
+        StateVersion::V1,
+    );
+    ext.backend = state.clone();
+    let out = ext.execute_with(f);
+    let post = ext.as_backend();
+    (out, post)
+}
+
+/// Calls a runtime API function inside externalities, turning a panic into an error.
+fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>, CallError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| api::dispatch(method, input)))
+        .map_err(|e| {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            CallError::Panicked(msg)
+        })?
+        .ok_or_else(|| CallError::UnknownMethod(method.into()))
+}
+
+fn decode<T: Decode>(method: &str, bytes: &[u8]) -> Result<T, CallError> {
+    T::decode(&mut &bytes[..]).map_err(|_| CallError::Decode(method.into()))
+}
+
+impl Chain {
+    /// A chain at block 0 from `genesis`.
+    pub fn new(genesis: &RuntimeGenesisConfig) -> Result<Self, ChainError> {
+        let mut storage = genesis
+            .build_storage()
+            .map_err(|e| ChainError::Genesis(e.to_string()))?;
+        // Runtime calls see an empty `:code`, as a node's externalities always carry one; it
+        // must be in the genesis state for the state roots to agree.
+        storage
+            .top
+            .insert(sp_core::storage::well_known_keys::CODE.to_vec(), Vec::new());
+        let ext =
+            TestExternalities::<BlakeTwo256>::new_with_state_version(storage, StateVersion::V1);
+        let mut ext = ext;
+        let state = ext.as_backend();
+        let state_root = *state.root();
+        let extrinsics_root = BlakeTwo256::ordered_trie_root(Vec::new(), StateVersion::V1);
+        let header = Header::new(
+            0,
+            extrinsics_root,
+            state_root,
+            H256::zero(),
+            Default::default(),
+        );
+        let hash = header.hash();
+        let mut chain = Self {
+            blocks: Vec::new(),
+            by_hash: HashMap::new(),
+            states: HashMap::new(),
+            state_order: VecDeque::new(),
+        };
+        chain.push(
+            StoredBlock {
+                header,
+                extrinsics: Vec::new(),
+                hash,
+            },
+            state,
+        );
+        Ok(chain)
+    }
+
+    fn push(&mut self, block: StoredBlock, state: State) {
+        self.by_hash.insert(block.hash, block.header.number);
+        self.states.insert(block.hash, state);
+        self.state_order.push_back(block.hash);
+        while self.state_order.len() > KEPT_STATES {
+            if let Some(old) = self.state_order.pop_front() {
+                self.states.remove(&old);
+            }
+        }
+        self.blocks.push(block);
+    }
+
+    /// The genesis block's hash.
+    pub fn genesis_hash(&self) -> H256 {
+        self.blocks[0].hash
+    }
+
+    /// The best (and finalized) block.
+    pub fn best(&self) -> &StoredBlock {
+        self.blocks.last().expect("genesis exists")
+    }
+
+    /// A block by hash.
+    pub fn block(&self, hash: &H256) -> Option<&StoredBlock> {
+        self.by_hash.get(hash).map(|&n| &self.blocks[n as usize])
+    }
+
+    /// A block by number.
+    pub fn block_by_number(&self, number: u32) -> Option<&StoredBlock> {
+        self.blocks.get(number as usize)
+    }
+
+    /// Runs runtime API `method` with SCALE `input` against the state after block `at`; state
+    /// changes are discarded.
+    pub fn call(&self, at: H256, method: &str, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        let state = self.states.get(&at).ok_or(CallError::UnknownBlock(at))?;
+        with_state(state, || dispatch(method, input)).0
+    }
+
+    /// Runs `f` with the state after block `at` as externalities (changes are discarded), for
+    /// reading storage through FRAME's typed accessors.
+    pub fn execute_at<R>(&self, at: H256, f: impl FnOnce() -> R) -> Result<R, CallError> {
+        let state = self.states.get(&at).ok_or(CallError::UnknownBlock(at))?;
+        Ok(with_state(state, f).0)
+    }
+
+    /// A storage value at block `at`.
+    pub fn storage(&self, at: H256, key: &[u8]) -> Result<Option<Vec<u8>>, CallError> {
+        let state = self.states.get(&at).ok_or(CallError::UnknownBlock(at))?;
+        Ok(with_state(state, || sp_io::storage::get(key).map(|b| b.to_vec())).0)
+    }
+
+    /// Validates extrinsic bytes against the best block, as a transaction pool does.
+    pub fn validate(&self, xt: &[u8]) -> Result<TransactionValidity, CallError> {
+        let best = self.best().hash;
+        let mut input = TransactionSource::External.encode();
+        input.extend_from_slice(xt);
+        best.encode_to(&mut input);
+        let out = self.call(best, "TaggedTransactionQueue_validate_transaction", &input)?;
+        decode("TaggedTransactionQueue_validate_transaction", &out)
+    }
+
+    /// Authors the next block: the timestamp inherent, then each of `txs` in order (applied in
+    /// its own storage transaction, so a rejected one leaves no trace), then finalization.
+    /// Returns the block and what happened to each transaction.
+    pub fn author(
+        &mut self,
+        txs: &[Vec<u8>],
+        timestamp_ms: u64,
+    ) -> Result<(StoredBlock, Vec<TxOutcome>), ChainError> {
+        let parent = self.best().clone();
+        let state = self
+            .states
+            .get(&parent.hash)
+            .ok_or(CallError::UnknownBlock(parent.hash))?;
+        let header = Header::new(
+            parent.header.number + 1,
+            Default::default(),
+            Default::default(),
+            parent.hash,
+            Default::default(),
+        );
+        let (result, post) = with_state(state, || build_block(&header, txs, timestamp_ms));
+        let (header, extrinsics, outcomes) = result?;
+        let block = StoredBlock {
+            hash: header.hash(),
+            header,
+            extrinsics,
+        };
+        self.push(block.clone(), post);
+        Ok((block, outcomes))
+    }
+}
+
+type Built = (Header, Vec<Vec<u8>>, Vec<TxOutcome>);
+
+fn build_block(header: &Header, txs: &[Vec<u8>], timestamp_ms: u64) -> Result<Built, CallError> {
+    dispatch("Core_initialize_block", &header.encode())?;
+    let mut data = sp_inherents::InherentData::new();
+    data.put_data(*b"timstap0", &timestamp_ms)
+        .map_err(|e| CallError::Decode(e.to_string()))?;
+    let out = dispatch("BlockBuilder_inherent_extrinsics", &data.encode())?;
+    let inherents: Vec<kiln_devnet_runtime::UncheckedExtrinsic> =
+        decode("BlockBuilder_inherent_extrinsics", &out)?;
+    let mut body = Vec::new();
+    for xt in inherents {
+        let bytes = xt.encode();
+        let r: ApplyExtrinsicResult = decode(
+            "BlockBuilder_apply_extrinsic",
+            &dispatch("BlockBuilder_apply_extrinsic", &bytes)?,
+        )?;
+        if let Err(e) = r {
+            return Err(CallError::Panicked(format!("inherent rejected: {e:?}")));
+        }
+        body.push(bytes);
+    }
+    let mut outcomes = Vec::with_capacity(txs.len());
+    for tx in txs {
+        sp_io::storage::start_transaction();
+        let applied = dispatch("BlockBuilder_apply_extrinsic", tx)
+            .and_then(|out| decode::<ApplyExtrinsicResult>("BlockBuilder_apply_extrinsic", &out));
+        let outcome = match applied {
+            Ok(Ok(_)) => TxOutcome::Included,
+            Ok(Err(TransactionValidityError::Invalid(
+                InvalidTransaction::Future | InvalidTransaction::ExhaustsResources,
+            ))) => TxOutcome::Retry,
+            Ok(Err(e)) => TxOutcome::Dropped(e),
+            Err(_) => TxOutcome::Dropped(TransactionValidityError::Invalid(
+                InvalidTransaction::Custom(255),
+            )),
+        };
+        if outcome == TxOutcome::Included {
+            sp_io::storage::commit_transaction();
+            body.push(tx.clone());
+        } else {
+            sp_io::storage::rollback_transaction();
+        }
+        outcomes.push(outcome);
+    }
+    let header: Header = decode(
+        "BlockBuilder_finalize_block",
+        &dispatch("BlockBuilder_finalize_block", &[])?,
+    )?;
+    Ok((header, body, outcomes))
+}
