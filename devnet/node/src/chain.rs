@@ -209,6 +209,39 @@ impl Chain {
         Ok(with_state(state, || sp_io::storage::get(key).map(|b| b.to_vec())).0)
     }
 
+    /// Up to `count` storage keys under `prefix` at block `at`, in key order, after `start`
+    /// (exclusive) when given.
+    pub fn keys_paged(
+        &self,
+        at: H256,
+        prefix: &[u8],
+        count: u32,
+        start: Option<&[u8]>,
+    ) -> Result<Vec<Vec<u8>>, CallError> {
+        self.execute_at(at, || {
+            let mut keys = Vec::new();
+            let mut cursor = match start {
+                Some(s) if s > prefix => s.to_vec(),
+                _ => {
+                    if sp_io::storage::get(prefix).is_some() {
+                        keys.push(prefix.to_vec());
+                    }
+                    prefix.to_vec()
+                }
+            };
+            while keys.len() < count as usize {
+                match sp_io::storage::next_key(&cursor) {
+                    Some(k) if k.starts_with(prefix) => {
+                        keys.push(k.clone());
+                        cursor = k;
+                    }
+                    _ => break,
+                }
+            }
+            keys
+        })
+    }
+
     /// Validates extrinsic bytes against the best block, as a transaction pool does.
     pub fn validate(&self, xt: &[u8]) -> Result<TransactionValidity, CallError> {
         let best = self.best().hash;
