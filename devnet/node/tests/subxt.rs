@@ -75,3 +75,54 @@ async fn subxt_registers_reads_storage_and_sees_errors() {
         "{err:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
+    // No timer blocks during the test: blocks are authored on demand.
+    let node = spawn(NodeConfig {
+        port: 0,
+        block_time_ms: 3_600_000,
+        instant: false,
+        genesis: dev::genesis(vec![]),
+    })
+    .await
+    .unwrap();
+    let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
+        .await
+        .unwrap();
+    let transfer = |amount: u64| {
+        dynamic::transaction(
+            "Balances",
+            "transfer_keep_alive",
+            (keys::bob().public_key().to_address::<()>(), amount),
+        )
+    };
+    let params = |nonce: u64| {
+        subxt::config::DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new()
+            .nonce(nonce)
+            .build()
+    };
+    let mut at = api.at_current_block().await.unwrap();
+    let first = at
+        .transactions()
+        .create_signed(&transfer(1_000), &keys::alice(), params(0))
+        .await
+        .unwrap();
+    first.submit().await.unwrap();
+    let again = format!("{:?}", first.submit().await.unwrap_err());
+    assert!(again.contains("1013"), "{again}");
+    let rival = at
+        .transactions()
+        .create_signed(&transfer(2_000), &keys::alice(), params(0))
+        .await
+        .unwrap();
+    let rival = format!("{:?}", rival.submit().await.unwrap_err());
+    assert!(rival.contains("1014"), "{rival}");
+
+    node.shared().author_block().unwrap();
+    let stale = format!("{:?}", first.submit().await.unwrap_err());
+    assert!(
+        stale.contains("1010") && stale.contains("outdated"),
+        "{stale}"
+    );
+}
