@@ -25,6 +25,8 @@ enum Command {
     /// Show, validate and hash run parameters.
     #[command(subcommand)]
     Hparams(cmd::hparams::HparamsCmd),
+    /// Run a local subtensor-compatible chain (dev accounts funded, subnet 1 created).
+    Devnet(cmd::devnet::DevnetArgs),
     /// Make, tokenize and verify token-shard datasets.
     #[command(subcommand)]
     Dataset(cmd::dataset::DatasetCmd),
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Hparams(c) => c.run(),
         Command::Bench(c) => c.run(),
         Command::Dataset(c) => c.run(),
+        Command::Devnet(a) => cmd::devnet::run(a),
         Command::Model(c) => c.run(),
     };
     match result {

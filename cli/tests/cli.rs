@@ -25,7 +25,7 @@ fn help_lists_the_subcommands() {
     let o = kiln(&["--help"]);
     assert!(o.status.success());
     let text = stdout(&o);
-    for sub in ["artifact", "hparams", "bench", "dataset", "model"] {
+    for sub in ["artifact", "hparams", "bench", "dataset", "devnet", "model"] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }
 }
@@ -300,5 +300,81 @@ fn bench_yuma_reports_the_epoch_time() {
         !kiln(&["bench", "yuma", "--validators", "0"])
             .status
             .success()
+    );
+}
+
+/// A `kiln devnet` child process, killed on drop.
+struct Devnet(std::process::Child);
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One JSON-RPC call over plain HTTP.
+fn rpc(addr: &str, method: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":[]}}"#);
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let json = out.split("\r\n\r\n").nth(1).unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn devnet_serves_json_rpc_and_produces_blocks() {
+    use std::io::BufRead;
+    let child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["devnet", "--port", "0", "--block-time-ms", "20"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut devnet = Devnet(child);
+    let mut line = String::new();
+    std::io::BufReader::new(devnet.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit("ws://").next().unwrap().to_string();
+    assert_eq!(rpc(&addr, "system_chain")["result"], "kiln devnet");
+    let number = |v: serde_json::Value| {
+        let hex = v["result"]["number"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x")
+            .to_string();
+        u64::from_str_radix(&hex, 16).unwrap()
+    };
+    let first = number(rpc(&addr, "chain_getHeader"));
+    let mut later = first;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        later = number(rpc(&addr, "chain_getHeader"));
+        if later > first {
+            break;
+        }
+    }
+    assert!(later > first, "no block after {first}");
+    let methods = rpc(&addr, "rpc_methods");
+    let names = methods["result"]["methods"].as_array().unwrap();
+    for m in [
+        "author_submitAndWatchExtrinsic",
+        "state_call",
+        "chain_subscribeFinalizedHeads",
+    ] {
+        assert!(names.iter().any(|n| n == m), "{m} not listed");
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("chainHead_"))
     );
 }

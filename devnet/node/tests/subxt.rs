@@ -102,7 +102,7 @@ async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
             .nonce(nonce)
             .build()
     };
-    let mut at = api.at_current_block().await.unwrap();
+    let at = api.at_current_block().await.unwrap();
     let first = at
         .transactions()
         .create_signed(&transfer(1_000), &keys::alice(), params(0))

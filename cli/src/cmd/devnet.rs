@@ -1,0 +1,48 @@
+//! `kiln devnet`: a local subtensor-compatible chain on 127.0.0.1.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use kiln_devnet::{NodeConfig, spawn};
+use kiln_devnet_runtime::dev;
+
+/// Arguments of `kiln devnet`.
+#[derive(Debug, Args)]
+pub(crate) struct DevnetArgs {
+    /// JSON-RPC port on 127.0.0.1 (WebSocket and HTTP); 0 picks a free one.
+    #[arg(long, env = "KILN_DEVNET_PORT", default_value_t = 9944)]
+    port: u16,
+    /// Milliseconds between blocks.
+    #[arg(long, env = "KILN_BLOCK_TIME_MS", default_value_t = 250)]
+    block_time_ms: u64,
+    /// Author a block as soon as a transaction arrives, instead of on the timer.
+    #[arg(long)]
+    instant: bool,
+    /// Netuid of the subnet created at genesis (owner coldkey //Alice, owner hotkey //Ferdie).
+    #[arg(long, default_value_t = 1)]
+    netuid: u16,
+    /// Tempo (blocks per epoch) of that subnet.
+    #[arg(long, default_value_t = 10)]
+    tempo: u16,
+}
+
+pub(crate) fn run(args: DevnetArgs) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let node = spawn(NodeConfig {
+            port: args.port,
+            block_time_ms: args.block_time_ms,
+            instant: args.instant,
+            genesis: dev::genesis(vec![dev::fast_subnet(args.netuid, args.tempo)]),
+        })
+        .await?;
+        println!("kiln devnet listening on {}", node.ws_url());
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for ctrl-c")?;
+        drop(node);
+        Ok(())
+    })
+}
