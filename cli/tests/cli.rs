@@ -378,3 +378,13 @@ fn devnet_serves_json_rpc_and_produces_blocks() {
             .any(|n| n.as_str().unwrap().starts_with("chainHead_"))
     );
 }
+
+#[test]
+fn bench_devnet_reports_blocks_per_second() {
+    let o = kiln(&["bench", "devnet", "--blocks", "5", "--starts", "1"]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    for figure in ["startup_ms ", "blocks 5", "blocks_per_s ", "ms_per_block "] {
+        assert!(text.contains(figure), "{figure} missing: {text}");
+    }
+}

@@ -2,6 +2,7 @@
 
 mod codec;
 mod data;
+mod devnet;
 mod train;
 mod yuma;
 
@@ -18,6 +19,8 @@ pub(crate) enum BenchCmd {
     /// Forward-only evaluation and training-step throughput (tokens/s, MFU on a GPU) of the
     /// model presets.
     Train(train::TrainArgs),
+    /// Devnet start-up time and blocks per second with one signed transfer per block.
+    Devnet(devnet::DevnetArgs),
     /// Time of one Yuma consensus epoch (default 256 uids, 64 validators).
     Yuma(yuma::YumaArgs),
 }
@@ -28,6 +31,7 @@ impl BenchCmd {
             Self::Codec(args) => codec::run(args),
             Self::Train(args) => train::run(args),
             Self::Yuma(args) => yuma::run(args),
+            Self::Devnet(args) => devnet::run(args),
         }
     }
 }
