@@ -126,3 +126,137 @@ async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
         "{stale}"
     );
 }
+
+/// Signs `call` with `signer`, submits it and waits for its block.
+async fn submit<C: subxt::transactions::Payload>(
+    api: &OnlineClient<PolkadotConfig>,
+    call: C,
+    signer: subxt_signer::sr25519::Keypair,
+) -> Result<(), String> {
+    api.at_current_block()
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .transactions()
+        .sign_and_submit_then_watch_default(&call, &signer)
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .wait_for_finalized_success()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Polls `f` every 20 ms for up to 10 s until it returns `Some`.
+async fn eventually<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..500 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("condition not reached in 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commitments_weights_and_epochs_through_subxt() {
+    let node = spawn(NodeConfig {
+        port: 0,
+        block_time_ms: 20,
+        instant: false,
+        genesis: dev::genesis(vec![dev::fast_subnet(1, 5)]),
+    })
+    .await
+    .unwrap();
+    let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
+        .await
+        .unwrap();
+    let (bob, charlie) = (keys::bob(), keys::charlie());
+    for hotkey in [&bob, &charlie] {
+        let register = dynamic::transaction(
+            "SubtensorModule",
+            "burned_register",
+            (1u16, Value::from_bytes(hotkey.public_key().0)),
+        );
+        submit(&api, register, keys::alice()).await.unwrap();
+    }
+    let stake = dynamic::transaction(
+        "SubtensorModule",
+        "add_stake",
+        (
+            Value::from_bytes(bob.public_key().0),
+            1u16,
+            100_000_000_000u64,
+        ),
+    );
+    submit(&api, stake, keys::alice()).await.unwrap();
+
+    // A raw commitment, read back from storage.
+    let field = Value::variant(
+        "Raw4",
+        subxt::ext::scale_value::Composite::unnamed([Value::from_bytes(b"kiln")]),
+    );
+    let commit = dynamic::transaction(
+        "Commitments",
+        "set_commitment",
+        (
+            1u16,
+            Value::named_composite([("fields", Value::unnamed_composite([field]))]),
+        ),
+    );
+    submit(&api, commit, bob.clone()).await.unwrap();
+    let at = api.at_current_block().await.unwrap();
+    let entry = dynamic::storage::<(u16, [u8; 32]), Value>("Commitments", "CommitmentOf");
+    let stored = at
+        .storage()
+        .fetch(entry, (1u16, bob.public_key().0))
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert!(format!("{stored:?}").contains("Raw4"), "{stored:?}");
+
+    // After an epoch Bob holds a permit; his weights make Charlie the miner of the next epoch.
+    let permits = dynamic::storage::<(u16,), Vec<bool>>("SubtensorModule", "ValidatorPermit");
+    eventually(|| {
+        let (api, permits) = (api.clone(), permits.clone());
+        async move {
+            let at = api.at_current_block().await.ok()?;
+            let p = at
+                .storage()
+                .fetch(permits, (1u16,))
+                .await
+                .ok()?
+                .decode()
+                .ok()?;
+            (p.get(1) == Some(&true)).then_some(())
+        }
+    })
+    .await;
+    let weights = dynamic::transaction(
+        "SubtensorModule",
+        "set_weights",
+        (1u16, vec![2u16], vec![65535u16], 0u64),
+    );
+    submit(&api, weights, bob).await.unwrap();
+    let incentive = dynamic::storage::<(u16,), Vec<u16>>("SubtensorModule", "Incentive");
+    let got = eventually(|| {
+        let (api, incentive) = (api.clone(), incentive.clone());
+        async move {
+            let at = api.at_current_block().await.ok()?;
+            let v = at
+                .storage()
+                .fetch(incentive, (1u16,))
+                .await
+                .ok()?
+                .decode()
+                .ok()?;
+            (v.get(2) == Some(&65535)).then_some(v)
+        }
+    })
+    .await;
+    assert_eq!(got, [0, 0, 65535]);
+}
