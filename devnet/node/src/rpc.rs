@@ -265,6 +265,13 @@ fn register(m: &mut RpcModule<Arc<Shared>>) -> Result<(), jsonrpsee::core::Regis
         |_, _, _| json!({ "peers": 0, "isSyncing": false, "shouldHavePeers": false }),
     )?;
 
+    m.register_method("system_accountNextIndex", |p: Params<'_>, s, _| {
+        use sp_core::crypto::Ss58Codec;
+        let address: String = p.one()?;
+        let who = kiln_devnet_runtime::AccountId::from_ss58check(&address)
+            .map_err(|e| invalid_params(format!("{address}: {e:?}")))?;
+        s.next_index(&who).map_err(call_error)
+    })?;
     m.register_method("author_submitExtrinsic", |p: Params<'_>, s, _| {
         let xt: String = p.one()?;
         s.submit(unhex(&xt)?, None)

@@ -161,6 +161,34 @@ impl Shared {
         Ok(hash)
     }
 
+    /// The next nonce of `who`: one past the highest nonce among its pooled transactions, or its
+    /// on-chain nonce when none is pooled.
+    pub fn next_index(
+        &self,
+        who: &kiln_devnet_runtime::AccountId,
+    ) -> Result<u32, crate::CallError> {
+        let chain = self.chain();
+        let out = chain.call(
+            chain.best().hash,
+            "AccountNonceApi_account_nonce",
+            &codec::Encode::encode(who),
+        )?;
+        let onchain = u32::decode(&mut &out[..])
+            .map_err(|_| crate::CallError::Decode("AccountNonceApi_account_nonce".into()))?;
+        drop(chain);
+        // `CheckNonce` provides the tag `(who, nonce)`.
+        let prefix = codec::Encode::encode(who);
+        let pooled = lock(&self.pool)
+            .iter()
+            .flat_map(|p| p.provides.iter())
+            .filter_map(|tag| {
+                let rest = tag.strip_prefix(prefix.as_slice())?;
+                u32::decode(&mut &rest[..]).ok()
+            })
+            .max();
+        Ok(pooled.map_or(onchain, |n| onchain.max(n + 1)))
+    }
+
     /// Authors one block from the pool and notifies watchers and subscribers.
     pub fn author_block(&self) -> Result<StoredBlock, ChainError> {
         let txs: Vec<Vec<u8>> = lock(&self.pool).iter().map(|p| p.bytes.clone()).collect();

@@ -102,6 +102,19 @@ async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
             .nonce(nonce)
             .build()
     };
+    let rpc = subxt::rpcs::RpcClient::from_insecure_url(node.ws_url())
+        .await
+        .unwrap();
+    let alice = keys::alice().public_key().to_account_id().to_string();
+    let next_index = || async {
+        rpc.request::<u32>(
+            "system_accountNextIndex",
+            subxt::rpcs::rpc_params![alice.clone()],
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(next_index().await, 0);
     let at = api.at_current_block().await.unwrap();
     let first = at
         .transactions()
@@ -109,6 +122,7 @@ async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
         .await
         .unwrap();
     first.submit().await.unwrap();
+    assert_eq!(next_index().await, 1, "a pooled transaction counts");
     let again = format!("{:?}", first.submit().await.unwrap_err());
     assert!(again.contains("1013"), "{again}");
     let rival = at
@@ -120,6 +134,7 @@ async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
     assert!(rival.contains("1014"), "{rival}");
 
     node.shared().author_block().unwrap();
+    assert_eq!(next_index().await, 1, "now on chain");
     let stale = format!("{:?}", first.submit().await.unwrap_err());
     assert!(
         stale.contains("1010") && stale.contains("outdated"),
