@@ -9,7 +9,7 @@ use sp_runtime::transaction_validity::{
     InvalidTransaction, TransactionSource, TransactionValidity, TransactionValidityError,
 };
 use sp_runtime::{ApplyExtrinsicResult, BuildStorage, StateVersion};
-use sp_state_machine::{InMemoryBackend, TestExternalities};
+use sp_state_machine::{Ext, InMemoryBackend, OverlayedChanges, TestExternalities};
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use thiserror::Error;
@@ -85,16 +85,15 @@ impl std::fmt::Debug for Chain {
     }
 }
 
-/// Runs `f` with `state` as the externalities; returns the result and the post-state.
-fn with_state<R>(state: &State, f: impl FnOnce() -> R) -> (R, State) {
-    let mut ext = TestExternalities::<BlakeTwo256>::new_with_state_version(
-        Default::default(),
-        StateVersion::V1,
-    );
-    ext.backend = state.clone();
-    let out = ext.execute_with(f);
-    let post = ext.as_backend();
-    (out, post)
+/// Runs `f` with `state` as the externalities, without copying it: reads go to the shared
+/// trie, writes to an overlay that is returned (and dropped by read-only callers).
+fn with_state<R>(state: &State, f: impl FnOnce() -> R) -> (R, OverlayedChanges<BlakeTwo256>) {
+    let mut overlay = OverlayedChanges::default();
+    let out = {
+        let mut ext = Ext::new(&mut overlay, state, None);
+        sp_externalities::set_and_run_with_externalities(&mut ext, f)
+    };
+    (out, overlay)
 }
 
 /// Calls a runtime API function inside externalities, turning a panic into an error.
@@ -126,10 +125,9 @@ impl Chain {
         storage
             .top
             .insert(sp_core::storage::well_known_keys::CODE.to_vec(), Vec::new());
-        let ext =
-            TestExternalities::<BlakeTwo256>::new_with_state_version(storage, StateVersion::V1);
-        let mut ext = ext;
-        let state = ext.as_backend();
+        let state =
+            TestExternalities::<BlakeTwo256>::new_with_state_version(storage, StateVersion::V1)
+                .as_backend();
         let state_root = *state.root();
         let extrinsics_root = BlakeTwo256::ordered_trie_root(Vec::new(), StateVersion::V1);
         let header = Header::new(
@@ -272,8 +270,15 @@ impl Chain {
             parent.hash,
             Default::default(),
         );
-        let (result, post) = with_state(state, || build_block(&header, txs, timestamp_ms));
+        let (result, mut overlay) = with_state(state, || build_block(&header, txs, timestamp_ms));
         let (header, extrinsics, outcomes) = result?;
+        // The block's state: the parent's trie plus this block's changes (the parent's stays
+        // as it was, for calls at that block).
+        let changes = overlay
+            .drain_storage_changes(state, StateVersion::V1)
+            .map_err(|e| CallError::Panicked(format!("storage changes: {e}")))?;
+        let mut post = state.clone();
+        post.apply_transaction(changes.transaction_storage_root, changes.transaction);
         let block = StoredBlock {
             hash: header.hash(),
             header,
