@@ -137,6 +137,13 @@ impl Client {
                     let events = tracker.observe(block.number(), block.hash());
                     futures::stream::iter(events.into_iter().map(Ok).collect::<Vec<_>>())
                 }
+                // A dropped connection: the backend reconnects and resubscribes by itself.
+                Err(subxt::error::BlocksError::CannotGetBlockHeader(e))
+                    if e.is_disconnected_will_reconnect() =>
+                {
+                    tracing::warn!(error = %e, "block stream interrupted; reconnecting");
+                    futures::stream::iter(Vec::new())
+                }
                 Err(e) => {
                     futures::stream::iter(vec![Err(StreamError::Subscription(e.to_string()))])
                 }

@@ -17,6 +17,8 @@ use subxt_signer::sr25519::Keypair;
 pub struct Included {
     /// The block that includes it.
     pub block_hash: H256,
+    /// That block's number.
+    pub block_number: u64,
     /// The transaction hash.
     pub tx_hash: H256,
     /// `Pallet.Event` names of the events it emitted, in order.
@@ -119,6 +121,11 @@ impl Client {
                 Some(Ok(_)) => continue,
             };
             let block_hash = in_block.block_hash();
+            let block_number = tokio::time::timeout_at(deadline, in_block.at())
+                .await
+                .map_err(|_| TxError::Timeout(limit))?
+                .map_err(|e| TxError::Transport(e.to_string()))?
+                .block_number();
             let events = tokio::time::timeout_at(deadline, in_block.wait_for_success())
                 .await
                 .map_err(|_| TxError::Timeout(limit))?
@@ -134,6 +141,7 @@ impl Client {
             tracing::debug!(?tx_hash, ?block_hash, "transaction included");
             return Ok(Included {
                 block_hash,
+                block_number,
                 tx_hash,
                 events,
             });
