@@ -27,6 +27,11 @@ enum Command {
     Hparams(cmd::hparams::HparamsCmd),
     /// Run a local subtensor-compatible chain (dev accounts funded, subnet 1 created).
     Devnet(cmd::devnet::DevnetArgs),
+    /// Read a subnet and send operator transactions (register, commit, weights).
+    Chain(cmd::chain::ChainArgs),
+    /// Create, list and inspect keys and Bittensor wallets.
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCmd),
     /// Make, tokenize and verify token-shard datasets.
     #[command(subcommand)]
     Dataset(cmd::dataset::DatasetCmd),
@@ -40,6 +45,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // TLS (wss:// endpoints) uses rustls with the ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn")))
         .with_writer(std::io::stderr)
@@ -50,6 +57,8 @@ fn main() -> ExitCode {
         Command::Bench(c) => c.run(),
         Command::Dataset(c) => c.run(),
         Command::Devnet(a) => cmd::devnet::run(a),
+        Command::Chain(a) => a.run(),
+        Command::Keys(c) => c.run(),
         Command::Model(c) => c.run(),
     };
     match result {

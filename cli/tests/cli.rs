@@ -25,7 +25,9 @@ fn help_lists_the_subcommands() {
     let o = kiln(&["--help"]);
     assert!(o.status.success());
     let text = stdout(&o);
-    for sub in ["artifact", "hparams", "bench", "dataset", "devnet", "model"] {
+    for sub in [
+        "artifact", "hparams", "bench", "dataset", "devnet", "model", "chain", "keys",
+    ] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }
 }
@@ -330,8 +332,8 @@ fn rpc(addr: &str, method: &str) -> serde_json::Value {
     serde_json::from_str(json).unwrap()
 }
 
-#[test]
-fn devnet_serves_json_rpc_and_produces_blocks() {
+/// Starts `kiln devnet` on a free port; returns the child and its `host:port`.
+fn start_devnet() -> (Devnet, String) {
     use std::io::BufRead;
     let child = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(["devnet", "--port", "0", "--block-time-ms", "20"])
@@ -344,6 +346,12 @@ fn devnet_serves_json_rpc_and_produces_blocks() {
         .read_line(&mut line)
         .unwrap();
     let addr = line.trim().rsplit("ws://").next().unwrap().to_string();
+    (devnet, addr)
+}
+
+#[test]
+fn devnet_serves_json_rpc_and_produces_blocks() {
+    let (_devnet, addr) = start_devnet();
     assert_eq!(rpc(&addr, "system_chain")["result"], "kiln devnet");
     let number = |v: serde_json::Value| {
         let hex = v["result"]["number"]
@@ -387,4 +395,172 @@ fn bench_devnet_reports_blocks_per_second() {
     for figure in ["startup_ms ", "blocks 5", "blocks_per_s ", "ms_per_block "] {
         assert!(text.contains(figure), "{figure} missing: {text}");
     }
+}
+
+/// Runs `kiln` with extra environment variables.
+fn kiln_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("kiln runs")
+}
+
+#[test]
+fn keys_new_show_and_inspect() {
+    let o = kiln(&["keys", "inspect", "//Alice"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"));
+    let o = kiln(&[
+        "keys",
+        "inspect",
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+    ]);
+    assert!(
+        stdout(&o).contains("0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d")
+    );
+    assert!(!kiln(&["keys", "inspect", "not a key"]).status.success());
+
+    let root = scratch("wallets");
+    let root = root.to_str().unwrap();
+    let pw = [("KILN_COLDKEY_PASSWORD", "hunter2-but-longer")];
+    let o = kiln_env(
+        &[
+            "keys",
+            "new",
+            "--wallet",
+            "op",
+            "--wallet-path",
+            root,
+            "--coldkey",
+        ],
+        &pw,
+    );
+    assert!(o.status.success(), "{o:?}");
+    let cold = stdout(&o);
+    let cold = cold
+        .lines()
+        .find_map(|l| l.strip_prefix("ss58"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let o = kiln(&[
+        "keys",
+        "new",
+        "--wallet",
+        "op",
+        "--wallet-path",
+        root,
+        "--hotkey",
+        "miner",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let hot = stdout(&o);
+    let hot = hot
+        .lines()
+        .find_map(|l| l.strip_prefix("ss58"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let o = kiln(&["keys", "show", "--wallet", "op", "--wallet-path", root]);
+    let text = stdout(&o);
+    assert!(
+        text.contains(&cold) && text.contains(&format!("miner  {hot}")),
+        "{text}"
+    );
+    // The coldkey is encrypted: nothing in it reads as the phrase or seed.
+    let bytes = std::fs::read(format!("{root}/op/coldkey")).unwrap();
+    assert!(bytes.starts_with(b"$NACL"));
+    // Never overwrites.
+    let o = kiln(&[
+        "keys",
+        "new",
+        "--wallet",
+        "op",
+        "--wallet-path",
+        root,
+        "--hotkey",
+        "miner",
+    ]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn chain_commands_against_a_devnet() {
+    let (_devnet, addr) = start_devnet();
+    let url = format!("ws://{addr}");
+    let chain = |args: &[&str]| {
+        let mut all = vec!["chain", "--chain", url.as_str(), "--netuid", "1"];
+        all.extend_from_slice(args);
+        kiln(&all)
+    };
+    let o = chain(&["hyperparams", "--json"]);
+    assert!(o.status.success(), "{o:?}");
+    let params: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(params["tempo"], 10);
+    assert_eq!(params["commit_reveal"], "off");
+
+    let o = chain(&[
+        "register",
+        "--coldkey-uri",
+        "//Alice",
+        "--hotkey-uri",
+        "//Bob",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("as uid 1"), "{o:?}");
+    let digest = "ab".repeat(32);
+    let o = chain(&[
+        "commit",
+        "--hotkey-uri",
+        "//Bob",
+        "--window",
+        "2",
+        "--blake3",
+        &digest,
+        "--bytes",
+        "10",
+        "--locator",
+        "gw:main",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let o = chain(&["commitments", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["kiln"]["window"], 2);
+    assert_eq!(rows[0]["kiln"]["blake3"], digest.as_str());
+
+    // The owner hotkey (//Ferdie, uid 0) weights Bob; an unregistered hotkey is refused locally.
+    let o = chain(&[
+        "set-weights",
+        "--hotkey-uri",
+        "//Ferdie",
+        "--weights",
+        "1:1.0,0:0.5",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let o = chain(&[
+        "set-weights",
+        "--hotkey-uri",
+        "//Charlie",
+        "--weights",
+        "1:1",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("HotKeyNotRegisteredInSubNet"),
+        "{o:?}"
+    );
+
+    let o = chain(&["metagraph", "--json"]);
+    assert!(o.status.success(), "{o:?}");
+    let graph: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let neurons = graph["neurons"].as_array().unwrap();
+    assert_eq!(neurons.len(), 2);
+    assert_eq!(
+        neurons[1]["hotkey"],
+        "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+    );
+    assert!(neurons[0]["last_update"].as_u64().unwrap() > 0);
+    let o = chain(&["metagraph"]);
+    assert!(stdout(&o).contains("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"));
 }

@@ -24,6 +24,18 @@ pub enum CommitReveal {
     },
 }
 
+impl CommitReveal {
+    /// The scheme from `CommitRevealWeightsEnabled`, `CommitRevealWeightsVersion` (absent on
+    /// chains with only the hash scheme, such as the devnet) and `RevealPeriodEpochs`.
+    pub fn from_chain(enabled: bool, version: Option<u16>, period: u64) -> Self {
+        match (enabled, version) {
+            (false, _) => CommitReveal::Off,
+            (true, Some(version)) if version >= 3 => CommitReveal::Timelocked { version, period },
+            (true, _) => CommitReveal::Hash { period },
+        }
+    }
+}
+
 /// A subnet's hyperparameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hyperparams {
@@ -81,13 +93,7 @@ impl Client {
             } else {
                 None
             };
-            let commit_reveal = match (cr, version) {
-                (false, _) => CommitReveal::Off,
-                (true, Some(version)) if version >= 3 => {
-                    CommitReveal::Timelocked { version, period }
-                }
-                (true, _) => CommitReveal::Hash { period },
-            };
+            let commit_reveal = CommitReveal::from_chain(cr, version, period);
             let [
                 tempo,
                 min_allowed_weights,
@@ -117,5 +123,33 @@ impl Client {
             })
         })
         .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timelocked_versions_are_recognised() {
+        assert_eq!(
+            CommitReveal::from_chain(false, Some(4), 1),
+            CommitReveal::Off
+        );
+        assert_eq!(
+            CommitReveal::from_chain(true, Some(4), 2),
+            CommitReveal::Timelocked {
+                version: 4,
+                period: 2
+            }
+        );
+        assert_eq!(
+            CommitReveal::from_chain(true, None, 1),
+            CommitReveal::Hash { period: 1 }
+        );
+        assert_eq!(
+            CommitReveal::from_chain(true, Some(2), 1),
+            CommitReveal::Hash { period: 1 }
+        );
     }
 }

@@ -70,8 +70,9 @@ pub enum KeyfileError {
     Kdf(String),
 }
 
-/// The JSON content of a keyfile (camelCase as btwallet writes it).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// The JSON content of a keyfile (camelCase as btwallet writes it). `Debug` and `Display` never
+/// print the secret fields.
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyfileJson {
     /// 32-byte account id, `0x` hex.
@@ -95,6 +96,19 @@ pub struct KeyfileJson {
     /// 1 for sr25519.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crypto_type: Option<u8>,
+}
+
+impl std::fmt::Debug for KeyfileJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("KeyfileJson")
+            .field("ss58_address", &self.ss58_address)
+            .field("public_key", &self.public_key)
+            .field("secret_phrase", &redact(&self.secret_phrase))
+            .field("secret_seed", &redact(&self.secret_seed))
+            .field("private_key", &redact(&self.private_key))
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Display for KeyfileJson {

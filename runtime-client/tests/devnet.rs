@@ -9,7 +9,7 @@ use kiln_devnet_runtime::dev;
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
 use kiln_protocol::window::WindowClock;
 use kiln_runtime_client::error::{
-    RegisterError, ServeError, SetCommitmentError, TxError, WeightsError,
+    RegisterError, ServeError, SetCommitmentError, StakeError, TxError, WeightsError,
 };
 use kiln_runtime_client::keys::{account, from_secret};
 use kiln_runtime_client::weights::{self, WeightsCall};
@@ -134,7 +134,7 @@ async fn register_serve_stake_commit_and_read_back() {
     let commitment = Commitment {
         kind: CommitmentKind::Artifact,
         window: 3,
-        digest: kiln_protocol::Digest::from(*blake3::hash(b"artifact").as_bytes()),
+        digest: *blake3::hash(b"artifact").as_bytes(),
         byte_len: 1234,
         locator: "gw:main".into(),
     };
@@ -177,6 +177,23 @@ async fn register_serve_stake_commit_and_read_back() {
         .await
         .unwrap();
     assert!(fee > 0);
+
+    // An account that cannot pay fees is refused by the pool, with the node's code and reason.
+    let broke = kiln_runtime_client::keys::generate(12).unwrap().pair;
+    let refused = client
+        .transfer(&broke, &account(&alice), 1)
+        .await
+        .unwrap_err();
+    match refused {
+        StakeError::Tx(TxError::Pool { code, ref data, .. }) => {
+            assert_eq!(code, 1010, "{refused}");
+            assert!(
+                data.as_deref().unwrap_or_default().contains("pay"),
+                "{refused}"
+            );
+        }
+        other => panic!("expected a pool refusal, got {other}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,9 @@
 
 pub(crate) mod artifact;
 pub(crate) mod bench;
+pub(crate) mod chain;
 pub(crate) mod dataset;
 pub(crate) mod devnet;
 pub(crate) mod hparams;
+pub(crate) mod keys;
 pub(crate) mod model;
