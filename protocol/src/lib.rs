@@ -40,6 +40,7 @@ pub mod codec;
 pub mod commitment;
 pub mod dataset;
 pub mod hparams;
+pub mod registration;
 pub mod rng;
 pub mod scoring;
 pub mod window;

@@ -394,3 +394,39 @@ fn hundred_thousand_commitment_mutations_never_panic() {
         assert!(Commitment::parse(&garbage).is_err());
     }
 }
+
+#[test]
+fn hundred_thousand_registration_mutations_never_panic() {
+    use kiln_protocol::registration::{Field, Registration};
+    let seeds: Vec<Vec<u8>> = vec![
+        Registration {
+            deposit: 0,
+            block: 9,
+            fields: vec![Field::Raw(b"kiln".to_vec()), Field::Sha256([1; 32])],
+        }
+        .encode(),
+        Registration {
+            deposit: 3,
+            block: 1,
+            fields: vec![
+                Field::TimelockEncrypted {
+                    encrypted: vec![7; 70],
+                    reveal_round: 4,
+                },
+                Field::BigRaw(vec![2; 20]),
+                Field::ResetBondsFlag,
+            ],
+        }
+        .encode(),
+    ];
+    let mut rng = TestRng(0x5EED);
+    let mut rejected = 0u32;
+    for i in 0..100_000 {
+        let bytes = mutate(&mut rng, &seeds[i % seeds.len()]);
+        match Registration::decode(&bytes) {
+            Ok(r) => assert_eq!(r.encode(), bytes, "accepted bytes are not canonical"),
+            Err(_) => rejected += 1,
+        }
+    }
+    assert!(rejected > 20_000, "rejected {rejected}");
+}

@@ -1,6 +1,6 @@
 //! Errors: one enum per operation, rolled into [`Error`].
 
-use crate::commitments::RegistrationDecodeError;
+use crate::commitments::RegistrationError;
 use crate::weights::{ScoreError, WeightsRejection};
 use std::time::Duration;
 use thiserror::Error;
@@ -30,7 +30,7 @@ pub enum ReadError {
         /// The hotkey.
         hotkey: String,
         /// Why it does not decode.
-        source: RegistrationDecodeError,
+        source: RegistrationError,
     },
     /// A runtime API call failed.
     #[error("runtime API {api}: {reason}")]
