@@ -29,6 +29,9 @@ enum Command {
     Devnet(cmd::devnet::DevnetArgs),
     /// Read a subnet and send operator transactions (register, commit, weights).
     Chain(cmd::chain::ChainArgs),
+    /// The storage gateway: signed uploads and content-addressed downloads over HTTP.
+    #[command(subcommand)]
+    Gateway(cmd::gateway::GatewayCmd),
     /// Create, list and inspect keys and Bittensor wallets.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCmd),
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Devnet(a) => cmd::devnet::run(a),
         Command::Chain(a) => a.run(),
         Command::Keys(c) => c.run(),
+        Command::Gateway(c) => c.run(),
         Command::Model(c) => c.run(),
     };
     match result {

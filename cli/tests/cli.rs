@@ -26,7 +26,7 @@ fn help_lists_the_subcommands() {
     assert!(o.status.success());
     let text = stdout(&o);
     for sub in [
-        "artifact", "hparams", "bench", "dataset", "devnet", "model", "chain", "keys",
+        "artifact", "hparams", "bench", "dataset", "devnet", "model", "chain", "keys", "gateway",
     ] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }
@@ -563,4 +563,118 @@ fn chain_commands_against_a_devnet() {
     assert!(neurons[0]["last_update"].as_u64().unwrap() > 0);
     let o = chain(&["metagraph"]);
     assert!(stdout(&o).contains("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"));
+}
+
+/// One plain HTTP GET; returns the status line and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.lines().next().unwrap_or_default().to_string();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
+}
+
+#[test]
+fn gateway_serves_and_collects() {
+    use std::io::BufRead;
+    let (_devnet, chain) = start_devnet();
+    let chain = format!("ws://{chain}");
+    let dir = scratch("gateway-store");
+    let dir = dir.to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args([
+            "gateway",
+            "serve",
+            "--chain",
+            &chain,
+            "--dir",
+            dir,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut gateway = Devnet(child);
+    let mut line = String::new();
+    std::io::BufReader::new(gateway.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_string();
+    let (status, body) = http_get(&addr, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("ok"), "{body}");
+    let (status, body) = http_get(&addr, &format!("/v1/artifacts/{}", "ab".repeat(32)));
+    assert!(
+        status.contains("404") && body.contains("not_found"),
+        "{status} {body}"
+    );
+    let (status, _) = http_get(&addr, "/v1/artifacts/not-a-digest");
+    assert!(status.contains("400"), "{status}");
+    let (_, metrics) = http_get(&addr, "/metrics");
+    assert!(
+        metrics.contains("kiln_gateway_downloads_total"),
+        "{metrics}"
+    );
+
+    let o = kiln(&[
+        "gateway",
+        "gc",
+        "--chain",
+        &chain,
+        "--dir",
+        dir,
+        "--keep-windows",
+        "2",
+        "--preset",
+        "tiny",
+        "--dry-run",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("scanned    0"), "{o:?}");
+}
+
+#[test]
+fn bench_gateway_prints_both_paths() {
+    let o = kiln(&[
+        "bench",
+        "gateway",
+        "--artifacts",
+        "2",
+        "--mib",
+        "1",
+        "--concurrency",
+        "2",
+    ]);
+    if !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("not found on PATH") {
+        assert!(
+            std::env::var_os("KILN_REQUIRE_S3").is_none(),
+            "KILN_REQUIRE_S3 is set but weed is missing"
+        );
+        eprintln!("SKIPPED: `weed` not installed");
+        return;
+    }
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    for figure in [
+        "upload_direct_mbps",
+        "upload_gateway_mbps",
+        "download_ratio",
+    ] {
+        let v: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(figure))
+            .unwrap_or_else(|| panic!("{figure} missing:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(v > 0.0, "{figure} = {v}");
+    }
 }

@@ -74,6 +74,29 @@ fn at_uid<T: Copy + Default>(v: &[T], uid: u16) -> T {
 }
 
 impl Client {
+    /// The hotkeys registered on `netuid` at `sel` (the `Keys` map; cheaper than a metagraph).
+    pub async fn hotkeys(&self, netuid: u16, sel: BlockSel) -> Result<Vec<AccountId32>, ReadError> {
+        let at = self.at(sel).await?;
+        let err = |e: String| ReadError::Storage {
+            item: "SubtensorModule.Keys".into(),
+            reason: e,
+        };
+        self.timed(async {
+            let mut entries = at
+                .storage()
+                .iter(schema::keys(), (netuid,))
+                .await
+                .map_err(|e| err(e.to_string()))?;
+            let mut out = Vec::new();
+            while let Some(entry) = entries.next().await {
+                let entry = entry.map_err(|e| err(e.to_string()))?;
+                out.push(entry.value().decode().map_err(|e| err(e.to_string()))?);
+            }
+            Ok(out)
+        })
+        .await?
+    }
+
     /// The metagraph of `netuid` at `sel`.
     pub async fn metagraph(&self, netuid: u16, sel: BlockSel) -> Result<Metagraph, ReadError> {
         let at = self.at(sel).await?;

@@ -5,6 +5,7 @@ pub(crate) mod bench;
 pub(crate) mod chain;
 pub(crate) mod dataset;
 pub(crate) mod devnet;
+pub(crate) mod gateway;
 pub(crate) mod hparams;
 pub(crate) mod keys;
 pub(crate) mod model;

@@ -3,6 +3,7 @@
 mod codec;
 mod data;
 mod devnet;
+mod gateway;
 mod train;
 mod yuma;
 
@@ -21,6 +22,9 @@ pub(crate) enum BenchCmd {
     Train(train::TrainArgs),
     /// Devnet start-up time and blocks per second with one signed transfer per block.
     Devnet(devnet::DevnetArgs),
+    /// Upload and download MB/s through the storage gateway and directly to the same S3
+    /// server (a SeaweedFS it starts, or `--s3-endpoint`).
+    Gateway(gateway::GatewayArgs),
     /// Time of one Yuma consensus epoch (default 256 uids, 64 validators).
     Yuma(yuma::YumaArgs),
 }
@@ -32,6 +36,7 @@ impl BenchCmd {
             Self::Train(args) => train::run(args),
             Self::Yuma(args) => yuma::run(args),
             Self::Devnet(args) => devnet::run(args),
+            Self::Gateway(args) => gateway::run(args),
         }
     }
 }
