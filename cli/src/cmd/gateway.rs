@@ -54,6 +54,12 @@ pub(crate) struct Settings {
     /// Allow a plain-HTTP S3 endpoint.
     #[arg(long, env = "KILN_S3_ALLOW_HTTP")]
     s3_allow_http: bool,
+    /// S3 access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    s3_secret_access_key: Option<String>,
 }
 
 impl Settings {
@@ -87,8 +93,8 @@ impl Settings {
                         .clone()
                         .context("--store s3 needs --s3-bucket")?,
                     region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
-                    access_key_id: None,
-                    secret_access_key: None,
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone(),
                     path_style: self.s3_path_style,
                     allow_http: self.s3_allow_http,
                 }
