@@ -66,6 +66,89 @@ impl ErrorFeedback {
         }
     }
 
+    /// Restores saved buffers (one per spec, in spec order, each of its spec's length).
+    pub fn from_buffers(
+        specs: Vec<TensorSpec>,
+        decay: f32,
+        buffers: Vec<Vec<f32>>,
+    ) -> Result<Self, FeedbackError> {
+        if buffers.len() != specs.len() {
+            return Err(FeedbackError::TensorCount {
+                expected: specs.len(),
+                got: buffers.len(),
+            });
+        }
+        for (s, b) in specs.iter().zip(&buffers) {
+            if b.len() as u64 != s.geometry.elements() {
+                return Err(FeedbackError::Length {
+                    name: s.name.clone(),
+                    expected: s.geometry.elements(),
+                    got: b.len(),
+                });
+            }
+        }
+        Ok(Self {
+            decay,
+            specs,
+            buffers,
+        })
+    }
+
+    /// The decay β.
+    pub fn decay(&self) -> f32 {
+        self.decay
+    }
+
+    /// blake3 over every tensor's name and buffer (little-endian f32s), in spec order: equal
+    /// hashes mean bit-identical state.
+    pub fn buffers_hash(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        for (s, b) in self.specs.iter().zip(&self.buffers) {
+            h.update(&(s.name.len() as u64).to_le_bytes());
+            h.update(s.name.as_bytes());
+            h.update(&(b.len() as u64).to_le_bytes());
+            for v in b {
+                h.update(&v.to_le_bytes());
+            }
+        }
+        *h.finalize().as_bytes()
+    }
+
+    /// `e ← β·e + Δ` without compressing or subtracting: for a window whose message was never
+    /// sent, so its update stays in the feedback.
+    pub fn accumulate(&mut self, deltas: &[&[f32]]) -> Result<(), FeedbackError> {
+        self.check(deltas)?;
+        let decay = self.decay;
+        self.buffers
+            .par_iter_mut()
+            .zip(deltas.par_iter())
+            .for_each(|(e, d)| {
+                e.iter_mut()
+                    .zip(d.iter())
+                    .for_each(|(e, &d)| *e = decay * *e + d);
+            });
+        Ok(())
+    }
+
+    fn check(&self, deltas: &[&[f32]]) -> Result<(), FeedbackError> {
+        if deltas.len() != self.specs.len() {
+            return Err(FeedbackError::TensorCount {
+                expected: self.specs.len(),
+                got: deltas.len(),
+            });
+        }
+        for (s, d) in self.specs.iter().zip(deltas) {
+            if d.len() as u64 != s.geometry.elements() {
+                return Err(FeedbackError::Length {
+                    name: s.name.clone(),
+                    expected: s.geometry.elements(),
+                    got: d.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The tensors this state covers.
     pub fn specs(&self) -> &[TensorSpec] {
         &self.specs
@@ -84,21 +167,7 @@ impl ErrorFeedback {
     /// One window: accumulates `deltas` (one per tensor, in spec order), compresses, and
     /// subtracts what was sent. Returns the messages in spec order.
     pub fn step(&mut self, deltas: &[&[f32]]) -> Result<Vec<SparseTensor>, FeedbackError> {
-        if deltas.len() != self.specs.len() {
-            return Err(FeedbackError::TensorCount {
-                expected: self.specs.len(),
-                got: deltas.len(),
-            });
-        }
-        for (s, d) in self.specs.iter().zip(deltas) {
-            if d.len() as u64 != s.geometry.elements() {
-                return Err(FeedbackError::Length {
-                    name: s.name.clone(),
-                    expected: s.geometry.elements(),
-                    got: d.len(),
-                });
-            }
-        }
+        self.check(deltas)?;
         let decay = self.decay;
         let accumulated: Vec<Vec<f32>> = self
             .buffers
@@ -125,5 +194,44 @@ impl ErrorFeedback {
             .zip(messages.par_iter())
             .for_each(|(e, m)| m.subtract_from(e));
         Ok(messages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TensorSpec {
+        TensorSpec {
+            name: "w".into(),
+            geometry: Geometry::for_shape(&[8, 8], 4, 2).unwrap(),
+        }
+    }
+
+    #[test]
+    fn restored_buffers_are_checked_and_hash_equal() {
+        assert!(matches!(
+            ErrorFeedback::from_buffers(vec![spec()], 0.9, vec![]),
+            Err(FeedbackError::TensorCount {
+                expected: 1,
+                got: 0
+            })
+        ));
+        assert!(matches!(
+            ErrorFeedback::from_buffers(vec![spec()], 0.9, vec![vec![0.0; 63]]),
+            Err(FeedbackError::Length { got: 63, .. })
+        ));
+        let mut a = ErrorFeedback::new(vec![spec()], 0.5);
+        let delta: Vec<f32> = (0..64).map(|i| i as f32 / 64.0 - 0.5).collect();
+        a.step(&[&delta]).unwrap();
+        let b = ErrorFeedback::from_buffers(vec![spec()], 0.5, vec![a.buffer(0).to_vec()]).unwrap();
+        assert_eq!(a.buffers_hash(), b.buffers_hash());
+        let mut c = b.clone();
+        c.accumulate(&[&delta]).unwrap();
+        for ((&after, &before), &d) in c.buffer(0).iter().zip(b.buffer(0)).zip(&delta) {
+            assert_eq!(after, 0.5 * before + d);
+        }
+        assert_ne!(c.buffers_hash(), b.buffers_hash());
+        assert!(c.accumulate(&[]).is_err());
     }
 }
