@@ -127,9 +127,14 @@ impl Client {
         let included = self
             .submit(&schema::burned_register(netuid, *hotkey), coldkey)
             .await?;
-        let uid = self.uid_of(netuid, hotkey).await?.ok_or_else(|| {
-            TxError::DispatchOther("registered, but the hotkey has no uid".into())
-        })?;
+        // Read at the including block: on finney it is not finalized yet.
+        let at = self.at(BlockSel::Number(included.block_number)).await?;
+        let uid = self
+            .timed(try_get(&at, schema::uids(), (netuid, *hotkey)))
+            .await??
+            .ok_or_else(|| {
+                TxError::DispatchOther("registered, but the hotkey has no uid".into())
+            })?;
         Ok((uid, included))
     }
 
