@@ -509,6 +509,37 @@ fn chain_commands_against_a_devnet() {
     ]);
     assert!(o.status.success(), "{o:?}");
     assert!(stdout(&o).contains("as uid 1"), "{o:?}");
+    let o = chain(&[
+        "stake",
+        "--coldkey-uri",
+        "//Alice",
+        "--hotkey-uri",
+        "//Bob",
+        "--amount",
+        "2.5",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("staked 2500000000 rao"), "{o:?}");
+    let o = chain(&[
+        "serve-axon",
+        "--hotkey-uri",
+        "//Bob",
+        "--ip",
+        "10.1.2.3",
+        "--port",
+        "8091",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let o = chain(&[
+        "serve-axon",
+        "--hotkey-uri",
+        "//Bob",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "8091",
+    ]);
+    assert!(!o.status.success(), "loopback axons are refused locally");
     let digest = "ab".repeat(32);
     let o = chain(&[
         "commit",
@@ -561,6 +592,12 @@ fn chain_commands_against_a_devnet() {
         "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
     );
     assert!(neurons[0]["last_update"].as_u64().unwrap() > 0);
+    // 2.5 TAO staked, plus whatever epochs have paid Bob since.
+    assert!(
+        neurons[1]["stake"].as_u64().unwrap() >= 2_500_000_000,
+        "{graph}"
+    );
+    assert_eq!(neurons[1]["axon"]["port"], 8091);
     let o = chain(&["metagraph"]);
     assert!(stdout(&o).contains("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"));
 }

@@ -42,6 +42,28 @@ enum ChainCmd {
     },
     /// Commit a kiln commitment (signed by the hotkey).
     Commit(CommitArgs),
+    /// Stake TAO from the coldkey to the hotkey on the subnet.
+    Stake {
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// Amount in TAO.
+        #[arg(long)]
+        amount: f64,
+    },
+    /// Announce the hotkey's axon (public IP and port) on the subnet.
+    ServeAxon {
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// Public IPv4 or IPv6 address.
+        #[arg(long)]
+        ip: std::net::IpAddr,
+        /// TCP port.
+        #[arg(long)]
+        port: u16,
+        /// Software version reported with the axon.
+        #[arg(long, default_value_t = 1)]
+        version: u32,
+    },
     /// Set weights from `uid:score` pairs (signed by the hotkey).
     SetWeights {
         #[command(flatten)]
@@ -138,6 +160,38 @@ impl ChainArgs {
                 Ok(())
             }
             ChainCmd::Commit(a) => commit(&client, netuid, a).await,
+            ChainCmd::Stake { keys, amount } => {
+                if !(amount.is_finite() && amount > 0.0) {
+                    bail!("--amount must be a positive number of TAO");
+                }
+                let rao = (amount * 1e9).round() as u64;
+                let coldkey = keys.coldkey()?;
+                let hotkey = account(&keys.hotkey()?);
+                let included = client.add_stake(netuid, &coldkey, &hotkey, rao).await?;
+                println!(
+                    "staked {rao} rao to {hotkey} in block {}",
+                    included.block_number
+                );
+                Ok(())
+            }
+            ChainCmd::ServeAxon {
+                keys,
+                ip,
+                port,
+                version,
+            } => {
+                let endpoint = kiln_runtime_client::AxonEndpoint {
+                    ip,
+                    port,
+                    version,
+                    protocol: 4,
+                };
+                let included = client
+                    .serve_axon(netuid, &keys.hotkey()?, &endpoint)
+                    .await?;
+                println!("axon {ip}:{port} served in block {}", included.block_number);
+                Ok(())
+            }
             ChainCmd::SetWeights {
                 keys,
                 weights,
