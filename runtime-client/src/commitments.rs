@@ -10,36 +10,15 @@ use subxt::utils::AccountId32;
 pub struct HotkeyCommitment {
     /// The committing hotkey.
     pub hotkey: AccountId32,
-    /// The block the commitment was set at (on-chain order decides who was first).
-    pub block: u32,
-    /// Deposit held for it (0 on subtensor).
-    pub deposit: u64,
-    /// Its fields.
-    pub fields: Vec<Field>,
+    /// The stored value: block (on-chain order decides who was first), deposit, fields.
+    pub registration: Registration,
 }
 
 impl HotkeyCommitment {
     /// The kiln commitment in the first `Raw` field, if there is a `Raw` field.
     pub fn kiln(&self) -> Option<Result<Commitment, CommitmentError>> {
-        self.fields.iter().find_map(|f| match f {
-            Field::Raw(bytes) => Some(Commitment::parse(bytes)),
-            _ => None,
-        })
+        self.registration.kiln()
     }
-}
-
-/// Decodes the stored value of `hotkey`'s commitment.
-pub fn decode_registration(
-    hotkey: AccountId32,
-    bytes: &[u8],
-) -> Result<HotkeyCommitment, RegistrationError> {
-    let r = Registration::decode(bytes)?;
-    Ok(HotkeyCommitment {
-        hotkey,
-        block: r.block,
-        deposit: r.deposit,
-        fields: r.fields,
-    })
 }
 
 impl crate::client::Client {
@@ -71,14 +50,17 @@ impl crate::client::Client {
                     .part(1)
                     .and_then(|p| p.decode_as::<AccountId32>().ok().flatten())
                     .ok_or_else(|| err("key without a hotkey".into()))?;
-                let value =
-                    decode_registration(hotkey, entry.value().bytes()).map_err(|source| {
+                let registration =
+                    Registration::decode(entry.value().bytes()).map_err(|source| {
                         ReadError::Commitment {
                             hotkey: hotkey.to_string(),
                             source,
                         }
                     })?;
-                out.push(value);
+                out.push(HotkeyCommitment {
+                    hotkey,
+                    registration,
+                });
             }
             Ok(out)
         })

@@ -1,6 +1,6 @@
 //! Subnet hyperparameters that decide what a miner or validator may send.
 
-use crate::client::Client;
+use crate::client::{AtBlock, Client};
 use crate::error::ReadError;
 use crate::read::{BlockSel, get, has_storage, try_get};
 use crate::schema;
@@ -73,23 +73,32 @@ impl Client {
     /// The hyperparameters of `netuid` at `sel`.
     pub async fn hyperparams(&self, netuid: u16, sel: BlockSel) -> Result<Hyperparams, ReadError> {
         let at = self.at(sel).await?;
+        self.hyperparams_at(&at, netuid).await
+    }
+
+    /// The hyperparameters of `netuid` in an open view of the chain.
+    pub(crate) async fn hyperparams_at(
+        &self,
+        at: &AtBlock,
+        netuid: u16,
+    ) -> Result<Hyperparams, ReadError> {
         self.timed(async {
             let u16s = futures::future::try_join_all(
-                schema::U16_PARAMS.map(|name| get(&at, schema::net_u16(name), (netuid,))),
+                schema::U16_PARAMS.map(|name| get(at, schema::net_u16(name), (netuid,))),
             );
             let u64s = futures::future::try_join_all(
-                schema::U64_PARAMS.map(|name| get(&at, schema::net_u64(name), (netuid,))),
+                schema::U64_PARAMS.map(|name| get(at, schema::net_u64(name), (netuid,))),
             );
             let (u16s, u64s, exists, cr, period, threshold) = futures::try_join!(
                 u16s,
                 u64s,
-                get(&at, schema::networks_added(), (netuid,)),
-                get(&at, schema::commit_reveal_enabled(), (netuid,)),
-                get(&at, schema::reveal_period(), (netuid,)),
-                get(&at, schema::stake_threshold(), ()),
+                get(at, schema::networks_added(), (netuid,)),
+                get(at, schema::commit_reveal_enabled(), (netuid,)),
+                get(at, schema::reveal_period(), (netuid,)),
+                get(at, schema::stake_threshold(), ()),
             )?;
-            let version = if has_storage(&at, "SubtensorModule", "CommitRevealWeightsVersion") {
-                try_get(&at, schema::commit_reveal_version(), ()).await?
+            let version = if has_storage(at, "SubtensorModule", "CommitRevealWeightsVersion") {
+                try_get(at, schema::commit_reveal_version(), ()).await?
             } else {
                 None
             };

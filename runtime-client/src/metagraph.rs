@@ -1,7 +1,7 @@
 //! A subnet's metagraph at one block, read from storage items that subtensor and the devnet
 //! share (`Keys`, `Owner`, `TotalHotkeyAlpha`, the per-subnet vectors, `Axons`).
 
-use crate::client::Client;
+use crate::client::{AtBlock, Client};
 use crate::error::ReadError;
 use crate::read::{BlockSel, get, try_get};
 use crate::schema::{self, AxonInfo};
@@ -77,31 +77,14 @@ impl Client {
     /// The hotkeys registered on `netuid` at `sel` (the `Keys` map; cheaper than a metagraph).
     pub async fn hotkeys(&self, netuid: u16, sel: BlockSel) -> Result<Vec<AccountId32>, ReadError> {
         let at = self.at(sel).await?;
-        let err = |e: String| ReadError::Storage {
-            item: "SubtensorModule.Keys".into(),
-            reason: e,
-        };
-        self.timed(async {
-            let mut entries = at
-                .storage()
-                .iter(schema::keys(), (netuid,))
-                .await
-                .map_err(|e| err(e.to_string()))?;
-            let mut out = Vec::new();
-            while let Some(entry) = entries.next().await {
-                let entry = entry.map_err(|e| err(e.to_string()))?;
-                out.push(entry.value().decode().map_err(|e| err(e.to_string()))?);
-            }
-            Ok(out)
-        })
-        .await?
+        let keys = self.timed(keys_at(&at, netuid)).await??;
+        Ok(keys.into_iter().map(|(_, hotkey)| hotkey).collect())
     }
 
     /// The metagraph of `netuid` at `sel`.
     pub async fn metagraph(&self, netuid: u16, sel: BlockSel) -> Result<Metagraph, ReadError> {
         let at = self.at(sel).await?;
         self.timed(async {
-            let n = get(&at, schema::net_u16("SubnetworkN"), (netuid,)).await?;
             let u16s = futures::future::try_join_all(
                 schema::U16_VECTORS.map(|name| get(&at, schema::net_vec::<u16>(name), (netuid,))),
             );
@@ -120,11 +103,10 @@ impl Client {
             let (active, permit, last_update) = (&active, &permit, &last_update);
             let (incentive, dividends) = (&incentive, &dividends);
             let (consensus, validator_trust, emission) = (&consensus, &validator_trust, &emission);
-            let neurons = futures::stream::iter(0..n)
-                .map(|uid| {
+            let neurons = futures::stream::iter(keys_at(&at, netuid).await?)
+                .map(|(uid, hotkey)| {
                     let at = &at;
                     async move {
-                        let hotkey = get(at, schema::keys(), (netuid, uid)).await?;
                         let (coldkey, stake, registered_at, axon) = futures::try_join!(
                             get(at, schema::owner(), (hotkey,)),
                             get(at, schema::total_hotkey_alpha(), (hotkey, netuid)),
@@ -161,4 +143,31 @@ impl Client {
         })
         .await?
     }
+}
+
+/// Every `(uid, hotkey)` of `netuid` from one paged iteration of `Keys`, in uid order.
+async fn keys_at(at: &AtBlock, netuid: u16) -> Result<Vec<(u16, AccountId32)>, ReadError> {
+    let err = |e: String| ReadError::Storage {
+        item: "SubtensorModule.Keys".into(),
+        reason: e,
+    };
+    let mut entries = at
+        .storage()
+        .iter(schema::keys(), (netuid,))
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let mut out = Vec::new();
+    while let Some(entry) = entries.next().await {
+        let entry = entry.map_err(|e| err(e.to_string()))?;
+        let uid = entry
+            .key()
+            .map_err(|e| err(e.to_string()))?
+            .part(1)
+            .and_then(|p| p.decode_as::<u16>().ok().flatten())
+            .ok_or_else(|| err("key without a uid".into()))?;
+        let hotkey = entry.value().decode().map_err(|e| err(e.to_string()))?;
+        out.push((uid, hotkey));
+    }
+    out.sort_unstable_by_key(|&(uid, _)| uid);
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! Each is checked locally against the chain state first, so a doomed transaction is refused
 //! with the chain's error name before anything is signed.
 
-use crate::client::Client;
+use crate::client::{AtBlock, Client};
 use crate::error::{
     ReadError, RegisterError, ServeError, SetCommitmentError, StakeError, TxError, WeightsError,
 };
@@ -84,17 +84,7 @@ impl Client {
     /// The free balance of `who`, in rao.
     pub async fn free_balance(&self, who: &AccountId32) -> Result<u64, ReadError> {
         let at = self.at(BlockSel::Latest).await?;
-        let info: Value = self
-            .timed(get(&at, schema::system_account(), (*who,)))
-            .await??;
-        info.at("data")
-            .and_then(|d| d.at("free"))
-            .and_then(|v| v.as_u128())
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| ReadError::Storage {
-                item: "System.Account".into(),
-                reason: format!("no u64 data.free in {info}"),
-            })
+        self.timed(free_balance_at(&at, who)).await?
     }
 
     /// Registers `hotkey` on `netuid`, paying the burn from `coldkey`. Returns the new uid.
@@ -105,12 +95,14 @@ impl Client {
         hotkey: &AccountId32,
     ) -> Result<(u16, Included), RegisterError> {
         let at = self.at(BlockSel::Latest).await?;
-        let (exists, burn, uid) = self
+        let payer = account(coldkey);
+        let (exists, burn, uid, balance) = self
             .timed(async {
                 futures::try_join!(
                     get(&at, schema::networks_added(), (netuid,)),
                     get(&at, schema::net_u64("Burn"), (netuid,)),
                     try_get(&at, schema::uids(), (netuid, *hotkey)),
+                    free_balance_at(&at, &payer),
                 )
             })
             .await??;
@@ -120,7 +112,6 @@ impl Client {
         if let Some(uid) = uid {
             return Err(RegisterError::AlreadyRegistered { netuid, uid });
         }
-        let balance = self.free_balance(&account(coldkey)).await?;
         if balance < burn {
             return Err(RegisterError::NotEnoughBalance { balance, burn });
         }
@@ -201,16 +192,26 @@ impl Client {
         netuid: u16,
         hotkey: &AccountId32,
     ) -> Result<(WeightsContext, CommitReveal), ReadError> {
-        let params = self.hyperparams(netuid, BlockSel::Latest).await?;
         let at = self.at(BlockSel::Latest).await?;
+        self.weights_context_at(&at, netuid, hotkey).await
+    }
+
+    /// [`Client::weights_context`] in an open view, so every value comes from one block.
+    async fn weights_context_at(
+        &self,
+        at: &AtBlock,
+        netuid: u16,
+        hotkey: &AccountId32,
+    ) -> Result<(WeightsContext, CommitReveal), ReadError> {
+        let params = self.hyperparams_at(at, netuid).await?;
         let (uid, owner, stake, permits, last_update) = self
             .timed(async {
                 futures::try_join!(
-                    try_get(&at, schema::uids(), (netuid, *hotkey)),
-                    get(&at, schema::subnet_owner_hotkey(), (netuid,)),
-                    get(&at, schema::total_hotkey_alpha(), (*hotkey, netuid)),
-                    get(&at, schema::net_vec::<bool>("ValidatorPermit"), (netuid,)),
-                    get(&at, schema::net_vec::<u64>("LastUpdate"), (netuid,)),
+                    try_get(at, schema::uids(), (netuid, *hotkey)),
+                    get(at, schema::subnet_owner_hotkey(), (netuid,)),
+                    get(at, schema::total_hotkey_alpha(), (*hotkey, netuid)),
+                    get(at, schema::net_vec::<bool>("ValidatorPermit"), (netuid,)),
+                    get(at, schema::net_vec::<u64>("LastUpdate"), (netuid,)),
                 )
             })
             .await??;
@@ -323,7 +324,7 @@ impl Client {
         if !commits.iter().any(|(h, ..)| h.0 == hash) {
             return Err(WeightsError::NoCommit);
         }
-        let (ctx, _) = self.weights_context(pending.netuid, &who).await?;
+        let (ctx, _) = self.weights_context_at(&at, pending.netuid, &who).await?;
         weights::check(
             &ctx,
             WeightsCall::Reveal,
@@ -340,6 +341,19 @@ impl Client {
         ));
         Ok(self.submit(&call, hotkey).await?)
     }
+}
+
+/// The free balance of `who` (`System.Account` → `data.free`), in rao.
+async fn free_balance_at(at: &AtBlock, who: &AccountId32) -> Result<u64, ReadError> {
+    let info: Value = get(at, schema::system_account(), (*who,)).await?;
+    info.at("data")
+        .and_then(|d| d.at("free"))
+        .and_then(|v| v.as_u128())
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| ReadError::Storage {
+            item: "System.Account".into(),
+            reason: format!("no u64 data.free in {info}"),
+        })
 }
 
 /// A committed weight vector waiting for its reveal epoch.

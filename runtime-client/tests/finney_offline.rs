@@ -2,7 +2,7 @@
 //! real finney runtime metadata with subxt's offline client. Skips with a message when
 //! `../shared/subtensor/finney-metadata.scale` is absent.
 
-use kiln_runtime_client::commitments::{Field, decode_registration};
+use kiln_runtime_client::commitments::{Field, Registration};
 use kiln_runtime_client::schema::{self, AxonInfo};
 use std::sync::Arc;
 use subxt::client::{ClientAtBlock, OfflineClient, OfflineClientAtBlockImpl};
@@ -277,7 +277,7 @@ fn commitment_values_decode_like_finney() {
     bytes.extend_from_slice(b"kiln");
     bytes.push(131);
     bytes.extend_from_slice(&[7; 32]);
-    let ours = decode_registration(AccountId32([0; 32]), &bytes).unwrap();
+    let ours = Registration::decode(&bytes).unwrap();
     assert_eq!(ours.block, 77);
     assert_eq!(
         ours.fields,

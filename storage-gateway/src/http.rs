@@ -142,9 +142,10 @@ fn store_error(e: object_store::Error) -> ApiError {
     ApiError::new(StatusCode::BAD_GATEWAY, "store_unavailable", e.to_string())
 }
 
-/// The gateway's routes over `state`.
+/// The gateway's routes over `state` (with `/metrics` when the state has a Prometheus handle).
 pub fn router(state: Arc<AppState>) -> Router {
-    let mut router = Router::new()
+    let metrics = state.prometheus.clone().map(metrics_router);
+    let router = Router::new()
         .route(
             "/v1/artifacts/{digest}",
             get(download).head(download).put(upload),
@@ -152,21 +153,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
-        );
-    if state.prometheus.is_some() {
-        router = router.route("/metrics", get(metrics_text));
-    }
-    router
+        )
         // Bodies stream to the store; the length limit is enforced while streaming.
         .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+        .with_state(state);
+    match metrics {
+        Some(m) => router.merge(m),
+        None => router,
+    }
 }
 
-async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
-    match &state.prometheus {
-        Some(handle) => handle.render().into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+/// `GET /metrics`: the Prometheus text of `handle`.
+pub fn metrics_router(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+    Router::new().route("/metrics", get(move || async move { handle.render() }))
 }
 
 fn parse_digest(text: &str) -> Result<[u8; 32], ApiError> {
@@ -395,18 +394,37 @@ async fn download_inner(
             "no artifact with this blake3",
         )
     };
-    let meta = state
-        .store
-        .head(&digest)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(not_found)?;
     let tag = etag(&digest);
     let mut builder = Response::builder()
         .header(header::ETAG, tag.clone())
         .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_TYPE, "application/octet-stream");
+    // The common case, a plain GET, is one request to the store; HEAD, conditional and ranged
+    // requests need the size (or only the existence) first.
+    let plain = method == Method::GET
+        && !headers.contains_key(header::RANGE)
+        && !headers.contains_key(header::IF_NONE_MATCH);
+    if plain {
+        let (size, stream) = state
+            .store
+            .get(&digest, None)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(not_found)?;
+        state.metrics.download_bytes(size);
+        return Ok(builder
+            .status(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, size)
+            .body(Body::from_stream(stream))
+            .expect("response"));
+    }
+    let meta = state
+        .store
+        .head(&digest)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)?;
     let tag_text = tag.to_str().unwrap_or_default().to_owned();
     let cached = header_str(headers, header::IF_NONE_MATCH.as_str()).is_some_and(|inm| {
         inm.split(',')

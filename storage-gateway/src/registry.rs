@@ -58,12 +58,15 @@ const NEGATIVE_CACHE: usize = 10_000;
 
 /// The hotkeys registered on a subnet, read from the chain.
 #[derive(Debug, Clone)]
-pub struct ChainRegistry {
+pub struct ChainRegistry(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     client: Client,
     netuid: u16,
     recheck_after: Duration,
-    hotkeys: Arc<RwLock<Option<HashSet<[u8; 32]>>>>,
-    misses: Arc<Mutex<HashMap<[u8; 32], Instant>>>,
+    hotkeys: RwLock<Option<HashSet<[u8; 32]>>>,
+    misses: Mutex<HashMap<[u8; 32], Instant>>,
 }
 
 impl ChainRegistry {
@@ -72,36 +75,29 @@ impl ChainRegistry {
     /// directly, at most once per [`RECHECK_AFTER`] (or `every`, if shorter), so a miner that
     /// just registered can upload without waiting for the next refresh.
     pub async fn start(client: Client, netuid: u16, every: Duration) -> Self {
-        let registry = ChainRegistry {
+        let inner = Arc::new(Inner {
             client,
             netuid,
             recheck_after: every.min(RECHECK_AFTER),
-            hotkeys: Arc::default(),
-            misses: Arc::default(),
-        };
-        registry.refresh().await;
-        let weak = Arc::downgrade(&registry.hotkeys);
-        let this = ChainRegistry {
-            hotkeys: Arc::default(),
-            ..registry.clone()
-        };
+            hotkeys: RwLock::default(),
+            misses: Mutex::default(),
+        });
+        inner.refresh().await;
+        let weak = Arc::downgrade(&inner);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                let Some(hotkeys) = weak.upgrade() else { break };
-                ChainRegistry {
-                    hotkeys,
-                    ..this.clone()
-                }
-                .refresh()
-                .await;
+                let Some(inner) = weak.upgrade() else { break };
+                inner.refresh().await;
             }
         });
-        registry
+        ChainRegistry(inner)
     }
+}
 
+impl Inner {
     async fn refresh(&self) {
         match self.client.hotkeys(self.netuid, BlockSel::Latest).await {
             Ok(list) => {
@@ -155,6 +151,7 @@ impl Registry for ChainRegistry {
     fn status<'a>(&'a self, hotkey: &'a AccountId32) -> BoxFuture<'a, Registration> {
         Box::pin(async move {
             let known = self
+                .0
                 .hotkeys
                 .read()
                 .expect("registry lock")
@@ -162,7 +159,7 @@ impl Registry for ChainRegistry {
                 .map(|set| set.contains(&hotkey.0));
             match known {
                 Some(true) => Registration::Registered,
-                _ => self.lookup(hotkey).await,
+                _ => self.0.lookup(hotkey).await,
             }
         })
     }

@@ -45,14 +45,7 @@ impl Gateway {
         if let Some(m) = metrics_listen {
             let listener = tokio::net::TcpListener::bind(m).await?;
             metrics_addr = Some(listener.local_addr()?);
-            let handle = prometheus();
-            let app = axum::Router::new().route(
-                "/metrics",
-                axum::routing::get(move || {
-                    let handle = handle.clone();
-                    async move { handle.render() }
-                }),
-            );
+            let app = crate::http::metrics_router(prometheus());
             tasks.push(spawn_server(listener, app, rx));
         }
         tracing::info!(%addr, ?metrics_addr, "gateway listening");

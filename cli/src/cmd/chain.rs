@@ -306,6 +306,7 @@ async fn commitments(client: &Client, netuid: u16, a: &ReadArgs) -> Result<()> {
                 None => serde_json::Value::Null,
             };
             let fields: Vec<String> = c
+                .registration
                 .fields
                 .iter()
                 .map(|f| match f {
@@ -313,7 +314,7 @@ async fn commitments(client: &Client, netuid: u16, a: &ReadArgs) -> Result<()> {
                     other => format!("{other:?}"),
                 })
                 .collect();
-            json!({"hotkey": c.hotkey.to_string(), "block": c.block, "kiln": kiln, "fields": fields})
+            json!({"hotkey": c.hotkey.to_string(), "block": c.registration.block, "kiln": kiln, "fields": fields})
         })
         .collect();
     if a.json {
