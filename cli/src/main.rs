@@ -32,6 +32,8 @@ enum Command {
     /// The storage gateway: signed uploads and content-addressed downloads over HTTP.
     #[command(subcommand)]
     Gateway(cmd::gateway::GatewayCmd),
+    /// Mine: train on the assigned rows each window, upload, commit the hash on chain.
+    Miner(Box<cmd::miner::MinerArgs>),
     /// Create, list and inspect keys and Bittensor wallets.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCmd),
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Devnet(a) => cmd::devnet::run(a),
         Command::Chain(a) => a.run(),
         Command::Keys(c) => c.run(),
+        Command::Miner(a) => a.run(),
         Command::Gateway(c) => c.run(),
         Command::Model(c) => c.run(),
     };

@@ -27,6 +27,7 @@ fn help_lists_the_subcommands() {
     let text = stdout(&o);
     for sub in [
         "artifact", "hparams", "bench", "dataset", "devnet", "model", "chain", "keys", "gateway",
+        "miner",
     ] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }

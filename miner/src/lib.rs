@@ -1,13 +1,23 @@
 //! The kiln miner: per window, train on the assigned rows, fold the pseudo-gradient into the
 //! error feedback, compress, upload the artifact and commit its blake3 on chain.
 //!
-//! This crate holds the parts with no network: the durable state ([`state`]), the deadline rule
-//! ([`deadline`]) and one window's compute ([`round`]).
+//! - [`node`]: the window loop ([`Miner`]): start-up checks, model sync, training, upload,
+//!   commitment, durable state.
+//! - [`sync`]: following the lead validator's aggregation manifests.
+//! - [`round`]: one window's compute, no I/O.
+//! - [`deadline`]: whether a commitment can still land in time. Pure.
+//! - [`state`]: the crash-safe error-feedback state file.
+//! - [`metrics`]: `kiln_miner_*` Prometheus metrics.
 
 pub mod deadline;
+pub mod metrics;
+pub mod node;
 pub mod round;
 pub mod state;
+pub mod sync;
 
 pub use deadline::{CommitDecision, decide};
+pub use node::{Miner, MinerConfig, MinerEvent, Outcome, RunError, StartError, WindowReport};
 pub use round::{RoundError, WindowUpdate, produce};
 pub use state::{Identity, MinerState, StateError};
+pub use sync::{ModelSync, SyncError};

@@ -3,7 +3,9 @@
 
 use kiln_protocol::artifact::{Artifact, ArtifactHeader, EncodeError};
 use kiln_protocol::codec::{ErrorFeedback, FeedbackError};
-use kiln_training::{AdamW, InnerConfig, InnerOutcome, Model, NamedDelta, TrainError, train_inner};
+use kiln_training::{
+    AdamW, InnerConfig, InnerOutcome, Model, NamedDelta, TrainError, train_inner_until,
+};
 use thiserror::Error;
 
 /// What a window produced. The caller keeps `next_feedback` once the commitment has landed;
@@ -37,7 +39,9 @@ pub enum RoundError {
 }
 
 /// Trains on `rows` from the model's current parameters (left unchanged), compresses the
-/// update with `feedback` (left unchanged) and encodes the artifact for `header`.
+/// update with `feedback` (left unchanged) and encodes the artifact for `header`. `stop(h)` is
+/// asked before each inner step after the first; `true` ends training early (the window is
+/// ending) and the artifact carries the steps that ran.
 #[allow(clippy::too_many_arguments)]
 pub fn produce(
     model: &Model,
@@ -48,8 +52,9 @@ pub fn produce(
     inner: &InnerConfig,
     feedback: &ErrorFeedback,
     header: ArtifactHeader,
+    stop: &dyn Fn(usize) -> bool,
 ) -> Result<WindowUpdate, RoundError> {
-    let mut training = train_inner(model, optimizer, rows, seq_len, start_step, inner)?;
+    let mut training = train_inner_until(model, optimizer, rows, seq_len, start_step, inner, stop)?;
     let delta = std::mem::take(&mut training.delta);
     let mut next_feedback = feedback.clone();
     let slices: Vec<&[f32]> = delta.iter().map(|d| d.values.as_slice()).collect();

@@ -89,6 +89,7 @@ fn restart_resumes_the_same_error_feedback() {
         &s.inner,
         &state.feedback,
         header(&s, 0),
+        &|_| false,
     )
     .unwrap();
     state.feedback = w0.next_feedback;
@@ -117,6 +118,7 @@ fn restart_resumes_the_same_error_feedback() {
         &s.inner,
         &state.feedback,
         header(&s, 1),
+        &|_| false,
     )
     .unwrap();
     let b = produce(
@@ -128,6 +130,7 @@ fn restart_resumes_the_same_error_feedback() {
         &s.inner,
         &loaded.feedback,
         header(&s, 1),
+        &|_| false,
     )
     .unwrap();
     assert_eq!(a.digest, b.digest);
@@ -203,6 +206,7 @@ fn a_missed_window_keeps_its_update_in_the_feedback() {
         &s.inner,
         &state.feedback,
         header(&s, 0),
+        &|_| false,
     )
     .unwrap();
     // Not committed: e ← β·e + Δ with nothing subtracted.

@@ -10,6 +10,7 @@
 //!   feedback) and robust aggregation.
 //! - [`artifact`]: the artifact wire format v1 a miner uploads.
 //! - [`commitment`]: the commitment bytes written on chain.
+//! - [`aggregation`]: the aggregation manifest a validator publishes per window.
 //! - [`assignment`]: deterministic data assignment.
 //! - [`dataset`]: the token-shard dataset manifest.
 //! - [`scoring`]: rules applied to a miner's measured losses.
@@ -34,6 +35,7 @@
 //! assert_eq!(digest.len(), 32);
 //! ```
 
+pub mod aggregation;
 pub mod artifact;
 pub mod assignment;
 pub mod codec;
@@ -45,6 +47,7 @@ pub mod rng;
 pub mod scoring;
 pub mod window;
 
+pub use aggregation::{AggregationError, AggregationManifest};
 pub use artifact::{Artifact, ArtifactHeader, DecodeError, DecodeOptions};
 pub use codec::{Codebook, Geometry, SparseTensor};
 pub use commitment::{Commitment, CommitmentError, CommitmentKind};

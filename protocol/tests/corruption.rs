@@ -430,3 +430,37 @@ fn hundred_thousand_registration_mutations_never_panic() {
     }
     assert!(rejected > 20_000, "rejected {rejected}");
 }
+
+#[test]
+fn hundred_thousand_aggregation_manifest_mutations_never_panic() {
+    use kiln_protocol::aggregation::{AggregationManifest, Peer};
+    let manifest = |peers: u16| AggregationManifest {
+        netuid: 2,
+        window: 40,
+        hparams_hash: [5; 32],
+        base_model_hash: [6; 32],
+        result_model_hash: if peers == 0 { [6; 32] } else { [7; 32] },
+        prev_manifest: [8; 32],
+        peers: (0..peers)
+            .map(|i| Peer {
+                uid: i * 2,
+                digest: [i as u8; 32],
+            })
+            .collect(),
+    };
+    let seeds = [manifest(0), manifest(1), manifest(5)].map(|m| m.encode().unwrap());
+    let mut rng = TestRng(0xA66);
+    let mut rejected = 0u32;
+    for i in 0..100_000 {
+        let bytes = mutate(&mut rng, &seeds[i % seeds.len()]);
+        match AggregationManifest::decode(&bytes) {
+            Ok(m) => assert_eq!(
+                m.encode().unwrap(),
+                bytes,
+                "accepted bytes are not canonical"
+            ),
+            Err(_) => rejected += 1,
+        }
+    }
+    assert!(rejected > 20_000, "rejected {rejected}");
+}

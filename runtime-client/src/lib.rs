@@ -32,7 +32,7 @@ pub use hyperparams::{CommitReveal, Hyperparams};
 pub use metagraph::{Metagraph, Neuron};
 pub use network::Network;
 pub use read::BlockSel;
-pub use subxt::utils::AccountId32;
+pub use subxt::utils::{AccountId32, H256};
 pub use subxt_signer::sr25519::Keypair;
 pub use tx::Included;
 pub use writes::{AxonEndpoint, PendingReveal};

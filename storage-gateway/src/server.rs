@@ -105,3 +105,33 @@ fn spawn_server(
             .await
     })
 }
+
+/// A stand-alone `/metrics` endpoint for another kiln process (a miner, a validator) that shares
+/// this crate's Prometheus recorder. Aborted on drop.
+#[derive(Debug)]
+pub struct MetricsServer {
+    addr: SocketAddr,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl MetricsServer {
+    /// Serves `GET /metrics` on `listen`.
+    pub async fn start(listen: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let app = crate::http::metrics_router(prometheus());
+        let task = tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(MetricsServer { addr, task })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -30,6 +30,9 @@ pub enum EvalError {
     /// The token rows are not whole rows of `seq_len`.
     #[error("{0}")]
     Rows(String),
+    /// The peers' messages could not be aggregated.
+    #[error(transparent)]
+    Aggregate(#[from] kiln_protocol::codec::AggregateError),
 }
 
 impl From<candle_core::Error> for EvalError {
@@ -133,4 +136,25 @@ pub fn outer_step(model: &Model, aggregate: &[(&str, &[f32])], lr: f64) -> Resul
         var.set(&(var.as_tensor() - (g * lr)?)?)?;
     }
     Ok(())
+}
+
+/// The outer step from peers' messages (each peer's list in the same tensor order): aggregates
+/// them by the protocol's robust rule ([`kiln_protocol::codec::aggregate`]) and applies
+/// `θ ← θ − lr·g`. A bad message set changes nothing.
+pub fn outer_step_from_messages(
+    model: &Model,
+    peers: &[&[SparseTensor]],
+    lr: f64,
+) -> Result<(), EvalError> {
+    let Some(first) = peers.first() else {
+        return Err(kiln_protocol::codec::AggregateError::NoPeers.into());
+    };
+    let specs: Vec<_> = first.iter().map(|t| (t.name.clone(), t.geometry)).collect();
+    let dense = kiln_protocol::codec::aggregate(&specs, peers)?;
+    let named: Vec<(&str, &[f32])> = specs
+        .iter()
+        .zip(&dense)
+        .map(|((name, _), values)| (name.as_str(), values.as_slice()))
+        .collect();
+    outer_step(model, &named, lr)
 }

@@ -107,6 +107,21 @@ pub fn train_inner(
     start_step: u64,
     config: &InnerConfig,
 ) -> Result<InnerOutcome, TrainError> {
+    train_inner_until(model, opt, rows, seq_len, start_step, config, |_| false)
+}
+
+/// [`train_inner`] that stops early: before step `h` (0-based, `h ≥ 1`) it calls `stop(h)` and
+/// ends the window there if it returns `true`, so at least one step always runs. The outcome
+/// covers the steps that ran.
+pub fn train_inner_until(
+    model: &Model,
+    opt: &mut AdamW,
+    rows: &[u32],
+    seq_len: usize,
+    start_step: u64,
+    config: &InnerConfig,
+    stop: impl Fn(usize) -> bool,
+) -> Result<InnerOutcome, TrainError> {
     let (b, mb) = (config.batch_rows, config.micro_batch_rows);
     if seq_len < 2 || !rows.len().is_multiple_of(seq_len) {
         return Err(TrainError::Rows(format!(
@@ -121,8 +136,9 @@ pub fn train_inner(
         )));
     }
     let start = model.snapshot()?;
-    let result = run_steps(model, opt, rows, seq_len, start_step, config);
+    let result = run_steps(model, opt, rows, seq_len, start_step, config, stop);
     let outcome = result.and_then(|(losses, grad_norms)| {
+        let tokens = losses.len() * b * seq_len;
         let delta = model
             .params()
             .iter()
@@ -139,7 +155,7 @@ pub fn train_inner(
             delta,
             losses,
             grad_norms,
-            tokens: config.steps * b * seq_len,
+            tokens,
         })
     });
     model.restore(&start)?;
@@ -153,6 +169,7 @@ fn run_steps(
     seq_len: usize,
     start_step: u64,
     config: &InnerConfig,
+    stop: impl Fn(usize) -> bool,
 ) -> Result<(Vec<f64>, Vec<f64>), TrainError> {
     let (b, mb) = (config.batch_rows, config.micro_batch_rows);
     let n_rows = rows.len() / seq_len;
@@ -161,6 +178,9 @@ fn run_steps(
     let mut norms = Vec::with_capacity(config.steps);
     let mut batch = Vec::with_capacity(mb * seq_len);
     for h in 0..config.steps {
+        if h > 0 && stop(h) {
+            break;
+        }
         let mut grads: Option<Vec<Tensor>> = None;
         let mut loss = 0f64;
         for micro in 0..b / mb {

@@ -27,6 +27,8 @@ pub mod inner;
 pub mod optim;
 
 pub use checkpoint::CheckpointError;
-pub use eval::{EvalError, mean_loss, outer_step, with_update};
-pub use inner::{InnerConfig, InnerOutcome, NamedDelta, TrainError, train_inner};
+pub use eval::{EvalError, mean_loss, outer_step, outer_step_from_messages, with_update};
+pub use inner::{
+    InnerConfig, InnerOutcome, NamedDelta, TrainError, train_inner, train_inner_until,
+};
 pub use optim::{AdamW, AdamWConfig, Schedule};

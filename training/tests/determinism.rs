@@ -8,7 +8,7 @@ use kiln_training::data::{Synth, SynthConfig};
 use kiln_training::device::available;
 use kiln_training::{
     AdamW, EvalError, InnerConfig, Model, ModelConfig, mean_loss, outer_step, train_inner,
-    with_update,
+    train_inner_until, with_update,
 };
 
 fn tokens(rows: u64) -> Vec<u32> {
@@ -182,5 +182,37 @@ fn gradient_accumulation_matches_one_big_batch() {
             "{}: max diff {diff} (scale {scale})",
             a.name
         );
+    }
+}
+
+#[test]
+fn stopping_early_is_a_shorter_window() {
+    let hp = kiln_protocol::Hparams::tiny();
+    let rows = tokens(64);
+    let run = |steps: usize, stop_at: usize| {
+        let model = Model::init(&ModelConfig::tiny(), 3, &Device::Cpu).unwrap();
+        let cfg = InnerConfig {
+            steps,
+            ..InnerConfig::from_hparams(&hp, 1_000)
+        };
+        let mut opt = AdamW::new(&model, cfg.adamw).unwrap();
+        let asked = std::cell::Cell::new(Vec::new());
+        let out = train_inner_until(&model, &mut opt, &rows, 64, 0, &cfg, |h| {
+            let mut seen = asked.take();
+            seen.push(h);
+            asked.set(seen);
+            h >= stop_at
+        })
+        .unwrap();
+        (out, asked.take())
+    };
+    // Asked before steps 1 and 2; stopped before step 2 of 4.
+    let (stopped, asked) = run(4, 2);
+    assert_eq!(asked, [1, 2]);
+    assert_eq!(stopped.losses.len(), 2);
+    assert_eq!(stopped.tokens, 2 * hp.data.batch_rows as usize * 64);
+    let (short, _) = run(2, usize::MAX);
+    for (a, b) in stopped.delta.iter().zip(&short.delta) {
+        assert_eq!(a.values, b.values, "{}", a.name);
     }
 }

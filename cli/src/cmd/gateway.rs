@@ -39,27 +39,11 @@ pub(crate) struct Settings {
     /// Folder of the local store.
     #[arg(long, env = "KILN_GATEWAY_DIR")]
     dir: Option<PathBuf>,
-    /// S3 endpoint URL (AWS when absent).
-    #[arg(long, env = "KILN_S3_ENDPOINT")]
-    s3_endpoint: Option<String>,
     /// S3 bucket.
     #[arg(long, env = "KILN_S3_BUCKET")]
     s3_bucket: Option<String>,
-    /// S3 region.
-    #[arg(long, env = "KILN_S3_REGION")]
-    s3_region: Option<String>,
-    /// Path-style S3 requests (most self-hosted servers).
-    #[arg(long, env = "KILN_S3_PATH_STYLE")]
-    s3_path_style: bool,
-    /// Allow a plain-HTTP S3 endpoint.
-    #[arg(long, env = "KILN_S3_ALLOW_HTTP")]
-    s3_allow_http: bool,
-    /// S3 access key id.
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
-    s3_access_key_id: Option<String>,
-    /// S3 secret access key.
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    s3_secret_access_key: Option<String>,
+    #[command(flatten)]
+    s3: super::s3::S3Args,
 }
 
 impl Settings {
@@ -86,18 +70,11 @@ impl Settings {
                 }
             }
             Some("s3") => {
-                c.store = StoreConfig::S3 {
-                    endpoint: self.s3_endpoint.clone(),
-                    bucket: self
-                        .s3_bucket
-                        .clone()
-                        .context("--store s3 needs --s3-bucket")?,
-                    region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
-                    access_key_id: self.s3_access_key_id.clone(),
-                    secret_access_key: self.s3_secret_access_key.clone(),
-                    path_style: self.s3_path_style,
-                    allow_http: self.s3_allow_http,
-                }
+                let bucket = self
+                    .s3_bucket
+                    .clone()
+                    .context("--store s3 needs --s3-bucket")?;
+                c.store = self.s3.store(bucket);
             }
             Some(other) => bail!("unknown store `{other}`: expected local or s3"),
         }

@@ -8,4 +8,6 @@ pub(crate) mod devnet;
 pub(crate) mod gateway;
 pub(crate) mod hparams;
 pub(crate) mod keys;
+pub(crate) mod miner;
 pub(crate) mod model;
+pub(crate) mod s3;

