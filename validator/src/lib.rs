@@ -1,0 +1,14 @@
+//! The kiln validator: per window, collect the miners' commitments, fetch and verify their
+//! artifacts, evaluate them on the assigned and random rows, detect copying and faults, score,
+//! persist every decision, set weights and publish the aggregation manifest.
+//!
+//! Pure parts (no I/O, deterministic):
+//! - [`rating`]: Plackett–Luce skill ratings over loss scores.
+//! - [`checks`]: artifact content checks, identical and overlapping (copied) updates.
+//! - [`score`]: verdicts → standings, penalties and final scores.
+//! - [`weights`]: the rank schedule from final scores to weights.
+
+pub mod checks;
+pub mod rating;
+pub mod score;
+pub mod weights;
