@@ -7,8 +7,11 @@
 //! - [`checks`]: artifact content checks, identical and overlapping (copied) updates.
 //! - [`score`]: verdicts → standings, penalties and final scores.
 //! - [`weights`]: the rank schedule from final scores to weights.
+//!
+//! Persistence: [`db`] (Postgres, one transaction per window).
 
 pub mod checks;
+pub mod db;
 pub mod rating;
 pub mod score;
 pub mod weights;
