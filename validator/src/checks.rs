@@ -100,6 +100,10 @@ pub fn index_overlap(a: &Artifact, b: &Artifact) -> Option<f64> {
     (total > 0).then(|| shared as f64 / total as f64)
 }
 
+/// Index overlap from which a later commitment counts as a copy (Templar's threshold).
+/// Independent honest updates of the tiny preset share about 0.11 (`tests/evaluate.rs`).
+pub const DEFAULT_OVERLAP_THRESHOLD: f64 = 0.4;
+
 /// A submission as the copy checks see it: who, when (on-chain order) and what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sent {

@@ -8,10 +8,12 @@
 //! - [`score`]: verdicts → standings, penalties and final scores.
 //! - [`weights`]: the rank schedule from final scores to weights.
 //!
+//! Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
 //! Persistence: [`db`] (Postgres, one transaction per window).
 
 pub mod checks;
 pub mod db;
+pub mod evaluate;
 pub mod rating;
 pub mod score;
 pub mod weights;
