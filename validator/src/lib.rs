@@ -7,6 +7,8 @@
 //! - [`checks`]: artifact content checks, identical and overlapping (copied) updates.
 //! - [`score`]: verdicts → standings, penalties and final scores.
 //! - [`weights`]: the rank schedule from final scores to weights.
+//! - [`window`]: one window's decisions phase by phase (Collect, Fetch, copies, evaluation
+//!   order, weights cadence, aggregation set).
 //!
 //! Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
 //! Persistence: [`db`] (Postgres, one transaction per window).
@@ -17,3 +19,4 @@ pub mod evaluate;
 pub mod rating;
 pub mod score;
 pub mod weights;
+pub mod window;
