@@ -10,12 +10,14 @@
 //! - [`window`]: one window's decisions phase by phase (Collect, Fetch, copies, evaluation
 //!   order, weights cadence, aggregation set).
 //!
+//! The window state machine: [`machine`] (pure; the async shell performs its actions).
 //! Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
 //! Persistence: [`db`] (Postgres, one transaction per window).
 
 pub mod checks;
 pub mod db;
 pub mod evaluate;
+pub mod machine;
 pub mod rating;
 pub mod score;
 pub mod weights;
