@@ -34,6 +34,8 @@ enum Command {
     Gateway(cmd::gateway::GatewayCmd),
     /// Mine: train on the assigned rows each window, upload, commit the hash on chain.
     Miner(Box<cmd::miner::MinerArgs>),
+    /// Validate: score every window, record it in Postgres, set weights, publish the aggregate.
+    Validator(Box<cmd::validator::ValidatorArgs>),
     /// Create, list and inspect keys and Bittensor wallets.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCmd),
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Chain(a) => a.run(),
         Command::Keys(c) => c.run(),
         Command::Miner(a) => a.run(),
+        Command::Validator(a) => a.run(),
         Command::Gateway(c) => c.run(),
         Command::Model(c) => c.run(),
     };

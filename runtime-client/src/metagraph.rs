@@ -171,3 +171,21 @@ async fn keys_at(at: &AtBlock, netuid: u16) -> Result<Vec<(u16, AccountId32)>, R
     out.sort_unstable_by_key(|&(uid, _)| uid);
     Ok(out)
 }
+
+impl Client {
+    /// The weights `uid` last set on `netuid` (mechanism 0), as `(uid, u16 weight)`.
+    pub async fn weights_of(
+        &self,
+        netuid: u16,
+        uid: u16,
+        sel: BlockSel,
+    ) -> Result<Vec<(u16, u16)>, ReadError> {
+        let at = self.at(sel).await?;
+        self.timed(crate::read::get(
+            &at,
+            crate::schema::weights(),
+            (netuid, uid),
+        ))
+        .await?
+    }
+}

@@ -51,6 +51,11 @@ pub fn net_u64(name: &str) -> DynamicAddress<(u16,), u64> {
     storage(SUBTENSOR, name)
 }
 
+/// `SubtensorModule.Weights(netuid, uid)`: the uid's last weights as `(uid, u16 weight)`.
+pub fn weights() -> DynamicAddress<(u16, u16), Vec<(u16, u16)>> {
+    storage(SUBTENSOR, "Weights")
+}
+
 /// `SubtensorModule.NetworksAdded(netuid)`.
 pub fn networks_added() -> DynamicAddress<(u16,), bool> {
     storage(SUBTENSOR, "NetworksAdded")

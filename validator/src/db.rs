@@ -476,6 +476,85 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The window each uid was last evaluated in.
+    pub async fn last_evaluated(&self) -> Result<BTreeMap<u16, u64>, DbError> {
+        let rows = sqlx::query("SELECT uid, max(win) AS win FROM evaluations GROUP BY uid")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    u16::try_from(r.try_get::<i32, _>("uid")?)
+                        .map_err(|_| DbError::Corrupt("uid"))?,
+                    u64_of(r.try_get("win")?, "win")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Records a published manifest and moves the validator state to its result, in one
+    /// transaction.
+    pub async fn save_manifest(
+        &self,
+        manifest: &kiln_protocol::AggregationManifest,
+        digest: &Digest,
+        bytes: &[u8],
+        commit_block: Option<u64>,
+    ) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        let peers: Vec<i32> = manifest.peers.iter().map(|p| i32::from(p.uid)).collect();
+        sqlx::query(
+            "INSERT INTO manifests (win, digest, base_model_hash, result_model_hash,
+                                    prev_manifest, peers, bytes, commit_block)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(i64_of(manifest.window, "window")?)
+        .bind(digest.as_slice())
+        .bind(manifest.base_model_hash.as_slice())
+        .bind(manifest.result_model_hash.as_slice())
+        .bind(manifest.prev_manifest.as_slice())
+        .bind(&peers)
+        .bind(bytes)
+        .bind(
+            commit_block
+                .map(|b| i64_of(b, "commit_block"))
+                .transpose()?,
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE validator_state SET model_hash = $1, last_manifest = $2, updated_at = now()
+             WHERE id = 1",
+        )
+        .bind(manifest.result_model_hash.as_slice())
+        .bind(digest.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many manifests behind the current model each recorded model hash is (the current
+    /// model is 0, the base of the latest manifest 1, …), newest `depth` manifests.
+    pub async fn model_lineage(
+        &self,
+        current: &Digest,
+        depth: i64,
+    ) -> Result<BTreeMap<Digest, u32>, DbError> {
+        let rows = sqlx::query("SELECT base_model_hash FROM manifests ORDER BY win DESC LIMIT $1")
+            .bind(depth)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = BTreeMap::from([(*current, 0)]);
+        for (i, r) in rows.iter().enumerate() {
+            let base = digest_of(r.try_get("base_model_hash")?, "base_model_hash")?;
+            out.entry(base).or_insert(i as u32 + 1);
+        }
+        Ok(out)
+    }
+}
+
 fn interrupt(stop: Option<Stop>, here: Stop) -> Result<(), DbError> {
     if stop == Some(here) {
         return Err(DbError::Interrupted(match here {

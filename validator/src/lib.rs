@@ -13,11 +13,13 @@
 //! The window state machine: [`machine`] (pure; the async shell performs its actions).
 //! Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
 //! Persistence: [`db`] (Postgres, one transaction per window).
+//! The async shell: [`node`] ([`node::Validator`]: chain, gateway, model, database).
 
 pub mod checks;
 pub mod db;
 pub mod evaluate;
 pub mod machine;
+pub mod node;
 pub mod rating;
 pub mod score;
 pub mod weights;

@@ -176,6 +176,7 @@ pub struct WindowMachine {
     /// Downloads whose bytes matched the committed digest, usable or not.
     hashed: BTreeMap<u16, (u64, Digest)>,
     queue: Vec<u16>,
+    in_flight: Option<u16>,
     random_before: Option<f64>,
     evaluations: Vec<EvaluationRow>,
     scored: Vec<Scored>,
@@ -203,6 +204,7 @@ impl WindowMachine {
             usable: BTreeMap::new(),
             hashed: BTreeMap::new(),
             queue: Vec::new(),
+            in_flight: None,
             random_before: None,
             evaluations: Vec::new(),
             scored: Vec::new(),
@@ -343,7 +345,8 @@ impl WindowMachine {
                     device,
                     duration_ms,
                 },
-            ) => {
+            ) if self.in_flight == Some(uid) => {
+                self.in_flight = None;
                 match result {
                     Ok(m) => {
                         let behind = self.usable.get(&uid).and_then(|(_, _, a)| {
@@ -379,8 +382,8 @@ impl WindowMachine {
                 self.next_measurement()
             }
             (Phase::Evaluate, Input::Block(b)) if b >= self.evaluation_stop() => {
-                // Out of time: the rest wait for a later window.
-                for uid in self.queue.drain(..) {
+                // Out of time: the rest (and the one being measured) wait for a later window.
+                for uid in self.queue.drain(..).chain(self.in_flight.take()) {
                     self.verdicts.insert(uid, Verdict::NotEvaluated);
                 }
                 self.finish_scoring()
@@ -397,22 +400,24 @@ impl WindowMachine {
             }
             (Phase::Weights, Input::WeightsDone) => {
                 self.phase = Phase::Aggregate;
-                let evaluated: Vec<(u16, f64)> = self
-                    .scored
+                // The aggregate trains the model: every update evaluated on the current model
+                // that lowered the random rows' loss, best first. Payment (the final score) is
+                // a separate question, so training proceeds from genesis, before the
+                // assigned-data check has anything to tell apart.
+                let improving: Vec<(u16, f64)> = self
+                    .verdicts
                     .iter()
-                    .filter(|s| {
-                        matches!(
-                            self.verdicts.get(&s.uid),
-                            Some(Verdict::Evaluated {
-                                behind: Some(0),
-                                ..
-                            })
-                        )
+                    .filter_map(|(uid, v)| match v {
+                        Verdict::Evaluated {
+                            loss_score,
+                            behind: Some(0),
+                            ..
+                        } => Some((*uid, *loss_score)),
+                        _ => None,
                     })
-                    .map(|s| (s.uid, s.final_score))
                     .collect();
                 vec![Action::Aggregate(aggregation_set(
-                    &evaluated,
+                    &improving,
                     self.cfg.max_peers,
                 ))]
             }
@@ -471,7 +476,10 @@ impl WindowMachine {
             return self.step(Input::Block(self.last_block));
         }
         match self.queue.pop() {
-            Some(uid) => vec![Action::Measure { uid }],
+            Some(uid) => {
+                self.in_flight = Some(uid);
+                vec![Action::Measure { uid }]
+            }
             None => self.finish_scoring(),
         }
     }

@@ -169,10 +169,11 @@ pub fn sets_weights(window: u64, windows_per_weights: u64) -> bool {
     window.is_multiple_of(windows_per_weights.max(1))
 }
 
-/// Aggregate: the included set — miners evaluated this window with a positive final score, best
-/// first, at most `max_peers`, returned in uid order (the manifest's order).
-pub fn aggregation_set(evaluated_finals: &[(u16, f64)], max_peers: usize) -> Vec<u16> {
-    let mut ranked: Vec<(u16, f64)> = evaluated_finals
+/// Aggregate: the included set — the given miners with a positive score (the machine passes loss
+/// scores of updates evaluated on the current model), best first, at most `max_peers`, returned
+/// in uid order (the manifest's order).
+pub fn aggregation_set(scores: &[(u16, f64)], max_peers: usize) -> Vec<u16> {
+    let mut ranked: Vec<(u16, f64)> = scores
         .iter()
         .copied()
         .filter(|(_, s)| s.is_finite() && *s > 0.0)

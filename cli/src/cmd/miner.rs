@@ -9,13 +9,12 @@ use kiln_miner::{Miner, MinerConfig, MinerEvent, Outcome};
 use kiln_protocol::Hparams;
 use kiln_runtime_client::keys::parse_account;
 use kiln_runtime_client::{Client, ClientOptions, Network};
+use kiln_storage_gateway::GatewayClient;
 use kiln_storage_gateway::server::MetricsServer;
-use kiln_storage_gateway::{GatewayClient, StoreConfig};
-use kiln_training::data::Dataset;
 use kiln_training::{DeviceSpec, ModelConfig};
 use serde_json::json;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Arguments of `kiln miner`.
@@ -54,15 +53,8 @@ pub(crate) struct MinerArgs {
     /// Genesis model initialization seed.
     #[arg(long, env = "KILN_INIT_SEED", default_value_t = 0)]
     init_seed: u64,
-    /// Token-shard dataset (with `manifest.json`): a folder, or `s3://BUCKET/PREFIX` on the S3
-    /// server the `--s3-*` flags describe.
-    #[arg(long, env = "KILN_DATASET")]
-    dataset: String,
-    /// Keep verified shards of a remote dataset in this folder.
-    #[arg(long, env = "KILN_DATA_CACHE")]
-    data_cache: Option<PathBuf>,
     #[command(flatten)]
-    s3: super::s3::S3Args,
+    data: super::source::DatasetArgs,
     /// Folder for the error-feedback state and the model checkpoint.
     #[arg(long, env = "KILN_STATE_DIR", default_value = "kiln-data/miner")]
     state_dir: PathBuf,
@@ -79,7 +71,7 @@ pub(crate) struct MinerArgs {
     #[arg(long, env = "KILN_COMMIT_MARGIN", default_value_t = 1)]
     commit_margin: u64,
     /// Blocks into a window to wait for the previous window's manifest (default: the commit
-    /// grace plus a quarter of a window).
+    /// grace plus half a window).
     #[arg(long, env = "KILN_MANIFEST_WAIT_BLOCKS")]
     manifest_wait_blocks: Option<u64>,
     /// Follow this validator's manifests (default: the manifest publisher with the most stake).
@@ -135,26 +127,6 @@ impl MinerArgs {
         })
     }
 
-    async fn open_dataset(&self) -> Result<Dataset> {
-        let (store, prefix) = match self.dataset.strip_prefix("s3://") {
-            Some(rest) => {
-                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                (self.s3.store(bucket.to_owned()).open()?, prefix)
-            }
-            None if !Path::new(&self.dataset).is_dir() => {
-                anyhow::bail!("no such folder (nor an s3:// URL)")
-            }
-            None => (
-                StoreConfig::Local {
-                    dir: PathBuf::from(&self.dataset),
-                }
-                .open()?,
-                "",
-            ),
-        };
-        Ok(Dataset::open(store, prefix, self.data_cache.clone()).await?)
-    }
-
     async fn run_async(self) -> Result<()> {
         let config = self.config()?;
         let hotkey = self.keys.hotkey()?;
@@ -170,10 +142,7 @@ impl MinerArgs {
         };
         let chain = Client::connect(self.chain.clone(), ClientOptions::default()).await?;
         let gateway = GatewayClient::new(&self.gateway, self.netuid, Duration::from_secs(120), 3)?;
-        let dataset = self
-            .open_dataset()
-            .await
-            .with_context(|| format!("opening the dataset {}", self.dataset))?;
+        let dataset = self.data.open().await?;
         let (miner, started) = Miner::start(config, chain, gateway, dataset, hotkey).await?;
         let json = self.json;
         print_event(&started, json);
@@ -185,7 +154,7 @@ impl MinerArgs {
 }
 
 /// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -11,3 +11,5 @@ pub(crate) mod keys;
 pub(crate) mod miner;
 pub(crate) mod model;
 pub(crate) mod s3;
+pub(crate) mod source;
+pub(crate) mod validator;

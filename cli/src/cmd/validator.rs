@@ -1,0 +1,202 @@
+//! `kiln validator`: score every window, record it in Postgres, set weights and publish the
+//! aggregation manifest.
+
+use super::hparams::hex;
+use super::keys::KeyArgs;
+use anyhow::{Context, Result};
+use clap::Args;
+use kiln_protocol::Hparams;
+use kiln_runtime_client::{Client, ClientOptions, Network};
+use kiln_storage_gateway::GatewayClient;
+use kiln_storage_gateway::server::MetricsServer;
+use kiln_training::{DeviceSpec, ModelConfig};
+use kiln_validator::db::Db;
+use kiln_validator::node::{Validator, ValidatorConfig, WindowSummary};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `kiln validator`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidatorArgs {
+    /// `finney`, `test`, `local` (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
+    #[arg(long, env = "KILN_CHAIN", default_value = "local")]
+    chain: Network,
+    /// The subnet.
+    #[arg(long, env = "KILN_NETUID", default_value_t = 1)]
+    netuid: u16,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Postgres URL (one database per validator and run).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// The storage gateway artifacts are fetched from and manifests published to.
+    #[arg(
+        long,
+        env = "KILN_GATEWAY_URL",
+        default_value = "http://127.0.0.1:8780"
+    )]
+    gateway: String,
+    /// Locator written into manifest commitments.
+    #[arg(long, env = "KILN_LOCATOR", default_value = "gw")]
+    locator: String,
+    /// Run parameters preset, or `--hparams FILE`.
+    #[arg(long, env = "KILN_PRESET", default_value = "tiny")]
+    preset: String,
+    /// Run parameters file (TOML or JSON).
+    #[arg(long, env = "KILN_HPARAMS")]
+    hparams: Option<PathBuf>,
+    /// Genesis model architecture preset.
+    #[arg(long, env = "KILN_MODEL", default_value = "tiny")]
+    model: String,
+    /// Genesis model as a Hugging Face `config.json` instead of a preset.
+    #[arg(long, env = "KILN_MODEL_CONFIG")]
+    model_config: Option<PathBuf>,
+    /// Genesis model initialization seed.
+    #[arg(long, env = "KILN_INIT_SEED", default_value_t = 0)]
+    init_seed: u64,
+    #[command(flatten)]
+    data: super::source::DatasetArgs,
+    /// Folder of the validator's model checkpoint.
+    #[arg(long, env = "KILN_STATE_DIR", default_value = "kiln-data/validator")]
+    state_dir: PathBuf,
+    /// `cpu` or `cuda:N`.
+    #[arg(long, env = "KILN_DEVICE", default_value = "cpu")]
+    device: DeviceSpec,
+    /// Rows per forward pass when evaluating.
+    #[arg(long, env = "KILN_EVAL_MICRO_BATCH_ROWS", default_value_t = 32)]
+    micro_batch_rows: usize,
+    /// Most miners evaluated per window (the rest rotate in later windows).
+    #[arg(long, env = "KILN_MAX_EVALUATIONS", default_value_t = 64)]
+    max_evaluations: usize,
+    /// Most artifacts aggregated per window.
+    #[arg(long, env = "KILN_MAX_PEERS", default_value_t = 20)]
+    max_peers: usize,
+    /// Parallel artifact downloads.
+    #[arg(long, env = "KILN_FETCH_CONCURRENCY", default_value_t = 8)]
+    fetch_concurrency: usize,
+    /// Largest artifact fetched, in bytes.
+    #[arg(long, env = "KILN_MAX_ARTIFACT_BYTES", default_value_t = 2 << 30)]
+    max_artifact_bytes: u64,
+    /// The subnet's weights version key.
+    #[arg(long, env = "KILN_WEIGHTS_VERSION_KEY", default_value_t = 0)]
+    version_key: u64,
+    /// Stop after scoring this many windows.
+    #[arg(long, env = "KILN_WINDOWS")]
+    windows: Option<u64>,
+    /// Serve Prometheus metrics on this address.
+    #[arg(long, env = "KILN_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Print one JSON object per scored window on stdout instead of text lines.
+    #[arg(long, env = "KILN_JSON")]
+    json: bool,
+}
+
+impl ValidatorArgs {
+    pub(crate) fn run(self) -> Result<()> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        rt.block_on(self.run_async())
+    }
+
+    fn config(&self) -> Result<ValidatorConfig> {
+        let hparams = match &self.hparams {
+            Some(path) => super::hparams::load(path)?,
+            None => Hparams::preset(&self.preset)
+                .with_context(|| format!("unknown preset {:?}", self.preset))?,
+        };
+        let model = match &self.model_config {
+            Some(path) => ModelConfig::read(path)?,
+            None => ModelConfig::preset(&self.model)?,
+        };
+        Ok(ValidatorConfig {
+            netuid: self.netuid,
+            hparams,
+            model,
+            init_seed: self.init_seed,
+            device: self.device.open()?,
+            device_name: self.device.to_string(),
+            state_dir: self.state_dir.clone(),
+            micro_batch_rows: self.micro_batch_rows,
+            max_evaluations: self.max_evaluations,
+            max_peers: self.max_peers,
+            fetch_concurrency: self.fetch_concurrency,
+            max_artifact_bytes: self.max_artifact_bytes,
+            version_key: self.version_key,
+            locator: self.locator.clone(),
+            windows: self.windows,
+        })
+    }
+
+    async fn run_async(self) -> Result<()> {
+        let config = self.config()?;
+        let hotkey = self.keys.hotkey()?;
+        let _metrics = match self.metrics_listen {
+            Some(addr) => Some(
+                MetricsServer::start(addr)
+                    .await
+                    .with_context(|| format!("serving metrics on {addr}"))?,
+            ),
+            None => None,
+        };
+        let db = Db::connect(&self.database_url)
+            .await
+            .context("connecting to Postgres")?;
+        let chain = Client::connect(self.chain.clone(), ClientOptions::default()).await?;
+        let gateway = GatewayClient::new(&self.gateway, self.netuid, Duration::from_secs(60), 2)?;
+        let dataset = self.data.open().await?;
+        let validator = Validator::start(config, chain, gateway, db, dataset, hotkey).await?;
+        eprintln!("kiln validator: uid {}", validator.uid());
+        let json = self.json;
+        validator
+            .run(
+                move |s| print_summary(s, json),
+                super::miner::shutdown_signal(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn print_summary(s: &WindowSummary, json: bool) {
+    let weights = s.weights.as_ref().map(|w| {
+        w.iter()
+            .map(|(u, x)| json!({"uid": u, "weight": x}))
+            .collect::<Vec<_>>()
+    });
+    if json {
+        let v = json!({
+            "event": "window",
+            "window": s.window,
+            "outcomes": s.outcomes.iter().map(|(u, o)| (u.to_string(), json!(o))).collect::<serde_json::Map<_, _>>(),
+            "finals": s.finals.iter().map(|(u, f)| (u.to_string(), json!(f))).collect::<serde_json::Map<_, _>>(),
+            "weights": weights,
+            "manifest": s.manifest.as_ref().map(|(d, peers)| json!({"digest": hex(d), "peers": peers})),
+            "model_hash": hex(&s.model_hash),
+        });
+        println!("{v}");
+        return;
+    }
+    let outcomes: Vec<String> = s
+        .outcomes
+        .iter()
+        .map(|(u, o)| {
+            format!(
+                "{u}:{o}({:.4})",
+                s.finals.get(u).copied().unwrap_or_default()
+            )
+        })
+        .collect();
+    println!(
+        "window {}: {}{}; model {}",
+        s.window,
+        outcomes.join(" "),
+        s.weights
+            .as_ref()
+            .map_or(String::new(), |w| format!("; weights {w:?}")),
+        &hex(&s.model_hash)[..16]
+    );
+}

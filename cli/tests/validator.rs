@@ -1,0 +1,226 @@
+//! `kiln validator` with two honest `kiln miner`s, a copycat and a hostile uploader on a devnet,
+//! the gateway and a fresh Postgres database: every window's verdicts, weights on chain, the
+//! manifests the miners apply, and nothing scored or sent twice.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use kiln_protocol::commitment::{Commitment, CommitmentKind};
+use kiln_runtime_client::BlockSel;
+use kiln_runtime_client::keys::{account, from_secret};
+use kiln_storage_gateway::GatewayClient;
+use kiln_validator::db::testing::TestDb;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A run under way: the tiny model after 30 windows of plain training on the synthetic corpus,
+/// saved as every participant's current model. (At genesis an update helps every row alike,
+/// so the assigned-data check cannot tell miners apart yet.)
+fn pretrained(dirs: &[std::path::PathBuf]) {
+    use kiln_training::data::{Synth, SynthConfig};
+    use kiln_training::{AdamW, InnerConfig, Model, ModelConfig, outer_step, train_inner};
+    let hp = kiln_protocol::Hparams::tiny();
+    let s = Synth::new(SynthConfig::default());
+    let model = Model::init(&ModelConfig::tiny(), 0, &candle_core::Device::Cpu).unwrap();
+    let cfg = InnerConfig::from_hparams(&hp, 10_000);
+    let mut opt = AdamW::new(&model, cfg.adamw).unwrap();
+    for w in 0..30u64 {
+        let rows: Vec<u32> = (0..32).flat_map(|i| s.row(2000 + w * 32 + i)).collect();
+        let out = train_inner(&model, &mut opt, &rows, 64, w * 4, &cfg).unwrap();
+        let agg: Vec<(&str, &[f32])> = out
+            .delta
+            .iter()
+            .map(|d| (d.name.as_str(), d.values.as_slice()))
+            .collect();
+        outer_step(&model, &agg, 1.0).unwrap();
+    }
+    for dir in dirs {
+        model.save(&dir.join("model")).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
+    let Some(net) = net(false).await else { return };
+    let db = TestDb::new().await.unwrap();
+    let url = net.gateway.url();
+    let gateway = GatewayClient::new(&url, NETUID, Duration::from_secs(30), 2).unwrap();
+    let alice = from_secret("//Alice").unwrap();
+    let (dave, eve) = (
+        from_secret("//Dave").unwrap(),
+        from_secret("//Eve").unwrap(),
+    );
+    for who in [&dave, &eve] {
+        net.chain
+            .burned_register(NETUID, &alice, &account(who))
+            .await
+            .unwrap();
+    }
+    let validator_dir = net.dir.path().join("validator");
+    pretrained(&[
+        validator_dir.clone(),
+        state_dir(&net, "//Bob"),
+        state_dir(&net, "//Charlie"),
+    ]);
+    at_window_start(&net.chain).await;
+    let mut miners = [
+        MinerProc::start(&net, "//Bob", &url, &[]),
+        MinerProc::start(&net, "//Charlie", &url, &[]),
+    ];
+    let mut args: Vec<String> = ["validator", "--json", "--windows", "3", "--chain"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    args.extend([
+        net.node.ws_url(),
+        "--gateway".into(),
+        url.clone(),
+        "--hotkey-uri".into(),
+        "//Ferdie".into(),
+        "--database-url".into(),
+        db.url.clone(),
+        "--state-dir".into(),
+        validator_dir.to_str().unwrap().into(),
+    ]);
+    args.extend(net.dataset_args.iter().cloned());
+    let mut validator = MinerProc::spawn(&args);
+
+    // The cheats act on Bob's commitments as they appear: Dave commits Bob's exact digest a
+    // little later; Eve uploads and commits bytes that are not an artifact.
+    let mut windows: Vec<Value> = Vec::new();
+    let mut copied = Vec::new();
+    while windows.len() < 3 {
+        if let Ok(Some(e)) =
+            tokio::time::timeout(Duration::from_millis(50), miners[0].events.recv()).await
+            && e["event"] == "window"
+            && e["outcome"] == "committed"
+        {
+            let w = e["window"].as_u64().unwrap();
+            let c = Commitment {
+                kind: CommitmentKind::Artifact,
+                window: w,
+                digest: digest(&e["digest"]),
+                byte_len: e["bytes"].as_u64().unwrap(),
+                locator: "gw".into(),
+            };
+            net.chain
+                .set_commitment(NETUID, &dave, &c.encode().unwrap())
+                .await
+                .unwrap();
+            let junk = Bytes::from(format!("not an artifact, window {w}").repeat(40));
+            let receipt = gateway.upload(&eve, junk.clone()).await.unwrap();
+            let bad = Commitment {
+                digest: receipt.digest,
+                byte_len: junk.len() as u64,
+                ..c
+            };
+            net.chain
+                .set_commitment(NETUID, &eve, &bad.encode().unwrap())
+                .await
+                .unwrap();
+            copied.push(w);
+        }
+        if let Ok(Some(v)) =
+            tokio::time::timeout(Duration::from_millis(50), validator.events.recv()).await
+        {
+            windows.push(v);
+        }
+    }
+    validator.wait_ok();
+
+    let (bob, charlie, dave_uid, eve_uid) = ("1", "2", "3", "4");
+    for v in &windows {
+        let w = v["window"].as_u64().unwrap();
+        let outcome = |uid: &str| v["outcomes"][uid].as_str().unwrap_or("none").to_string();
+        assert_eq!(outcome(bob), "evaluated", "{v}");
+        assert_eq!(outcome(charlie), "evaluated", "{v}");
+        if copied.contains(&w) {
+            assert_eq!(outcome(dave_uid), "copy", "{v}");
+            assert_eq!(outcome(eve_uid), "invalid", "{v}");
+        }
+        assert_eq!(v["finals"][dave_uid].as_f64(), Some(0.0), "{v}");
+        assert_eq!(v["finals"][eve_uid].as_f64(), Some(0.0), "{v}");
+        // Weights every window (tiny preset), only for the honest miners.
+        let weighted: Vec<u64> = v["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["uid"].as_u64().unwrap())
+            .collect();
+        assert!(!weighted.contains(&3) && !weighted.contains(&4), "{v}");
+        // Only the honest miners' updates are ever aggregated (a window whose updates were
+        // trained before the previous manifest arrived publishes none).
+        if let Some(peers) = v["manifest"]["peers"].as_array() {
+            assert!(peers.iter().all(|p| p == 1 || p == 2), "{v}");
+        }
+    }
+    assert!(
+        windows.iter().any(|v| !v["manifest"].is_null()),
+        "a manifest was published"
+    );
+    assert!(!copied.is_empty());
+    let last = windows.last().unwrap();
+    let weighted: Vec<u64> = last["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["uid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        weighted,
+        [1, 2],
+        "both honest miners hold the weight: {last}"
+    );
+
+    // On chain: the validator's (uid 0) weights go to the honest miners only.
+    let on_chain = net
+        .chain
+        .weights_of(NETUID, 0, BlockSel::Latest)
+        .await
+        .unwrap();
+    let uids: Vec<u16> = on_chain.iter().map(|(u, _)| *u).collect();
+    assert_eq!(uids, [1, 2], "{on_chain:?}");
+
+    // Postgres: each window once, each weight vector included once, every penalty with its
+    // reason.
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT win, status FROM weight_submissions ORDER BY win")
+            .fetch_all(db.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|(_, s)| s == "included"), "{rows:?}");
+    let reasons: Vec<(i32, String)> =
+        sqlx::query_as("SELECT uid, reason FROM penalties ORDER BY win, uid")
+            .fetch_all(db.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        reasons
+            .iter()
+            .any(|(u, r)| *u == 3 && r.starts_with("copy of uid 1")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(u, r)| *u == 4 && r.starts_with("invalid")),
+        "{reasons:?}"
+    );
+
+    // The miners followed the validator's manifests.
+    let mut synced = BTreeMap::new();
+    for (i, m) in miners.iter_mut().enumerate() {
+        // (A manifest that comes after the miner's wait is a gap, not an error.)
+        while let Ok(e) = m.events.try_recv() {
+            if e["event"] == "synced" {
+                *synced.entry(i).or_insert(0) += 1;
+            }
+        }
+    }
+    drop(miners);
+    db.drop_database().await.unwrap();
+    assert!(!synced.is_empty(), "a miner applied a manifest");
+}

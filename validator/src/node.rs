@@ -1,0 +1,671 @@
+//! The validator's async shell: it feeds each window's [`WindowMachine`] with chain reads,
+//! downloads and measurements, and performs its actions (Postgres, weights, manifests).
+
+use crate::db::{Db, DbError, Persisted};
+use crate::evaluate::{EvalConfig, clip_scales_by_miner, clipped, measure, random_loss};
+use crate::machine::{Action, Input, MachineConfig, Member, WindowMachine};
+use crate::window::{Download, Posted};
+use bytes::Bytes;
+use futures::StreamExt;
+use kiln_protocol::aggregation::{AggregationManifest, Peer};
+use kiln_protocol::assignment::{assigned_pool, random_pool};
+use kiln_protocol::commitment::{Commitment, CommitmentKind};
+use kiln_protocol::{Digest, Hparams, SparseTensor, WindowClock};
+use kiln_runtime_client::error::ReadError;
+use kiln_runtime_client::keys::account;
+use kiln_runtime_client::{AccountId32, BlockSel, Client, Keypair, WindowEvent};
+use kiln_storage_gateway::{GatewayClient, GatewayClientError};
+use kiln_training::data::Dataset;
+use kiln_training::{Model, ModelConfig, outer_step_from_messages};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use thiserror::Error;
+
+/// How a validator runs.
+#[derive(Debug, Clone)]
+pub struct ValidatorConfig {
+    /// The subnet.
+    pub netuid: u16,
+    /// The run's parameters.
+    pub hparams: Hparams,
+    /// The genesis model.
+    pub model: ModelConfig,
+    /// Its initialization seed.
+    pub init_seed: u64,
+    /// Where the model lives.
+    pub device: candle_core::Device,
+    /// The device's name for evaluation rows.
+    pub device_name: String,
+    /// Folder of the model checkpoint.
+    pub state_dir: PathBuf,
+    /// Rows per forward pass when evaluating.
+    pub micro_batch_rows: usize,
+    /// Most miners evaluated per window.
+    pub max_evaluations: usize,
+    /// Most artifacts aggregated per window.
+    pub max_peers: usize,
+    /// Parallel downloads.
+    pub fetch_concurrency: usize,
+    /// Largest artifact fetched.
+    pub max_artifact_bytes: u64,
+    /// The weights version key.
+    pub version_key: u64,
+    /// Locator written into manifest commitments.
+    pub locator: String,
+    /// Stop after scoring this many windows.
+    pub windows: Option<u64>,
+}
+
+/// Why the validator stopped.
+#[derive(Debug, Error)]
+pub enum ValidatorError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Reading the chain failed.
+    #[error(transparent)]
+    Chain(#[from] ReadError),
+    /// The block stream failed or ended.
+    #[error("block stream: {0}")]
+    Stream(String),
+    /// The hotkey has no uid on the subnet.
+    #[error("hotkey {0} is not registered on the subnet; register it with `kiln chain register`")]
+    NotRegistered(String),
+    /// The model could not be built, loaded, stepped or saved.
+    #[error("model: {0}")]
+    Model(String),
+    /// The dataset does not fit or cannot be read.
+    #[error("dataset: {0}")]
+    Dataset(String),
+    /// Invalid parameters.
+    #[error("hparams: {0}")]
+    Hparams(String),
+}
+
+/// What a scored window reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowSummary {
+    /// The window.
+    pub window: u64,
+    /// Verdict per uid.
+    pub outcomes: BTreeMap<u16, String>,
+    /// Final score per uid.
+    pub finals: BTreeMap<u16, f64>,
+    /// The weights sent (if a weight window).
+    pub weights: Option<Vec<(u16, f64)>>,
+    /// The manifest published (digest, peers).
+    pub manifest: Option<(Digest, Vec<u16>)>,
+    /// The model's state hash after the window.
+    pub model_hash: Digest,
+}
+
+/// A running validator.
+pub struct Validator {
+    cfg: ValidatorConfig,
+    clock: WindowClock,
+    chain: Client,
+    gateway: GatewayClient,
+    db: Db,
+    dataset: Arc<Dataset>,
+    hotkey: Keypair,
+    account: AccountId32,
+    uid: u16,
+    model: Arc<Model>,
+    model_hash: Digest,
+    last_manifest: Option<Digest>,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("netuid", &self.cfg.netuid)
+            .field("uid", &self.uid)
+            .field("hotkey", &self.account.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+fn model_err(e: impl std::fmt::Display) -> ValidatorError {
+    ValidatorError::Model(e.to_string())
+}
+
+impl Validator {
+    /// Checks the registration, claims the database and loads the model the database names.
+    pub async fn start(
+        cfg: ValidatorConfig,
+        chain: Client,
+        gateway: GatewayClient,
+        db: Db,
+        dataset: Dataset,
+        hotkey: Keypair,
+    ) -> Result<Self, ValidatorError> {
+        cfg.hparams
+            .validate()
+            .map_err(|e| ValidatorError::Hparams(e.to_string()))?;
+        let clock = cfg
+            .hparams
+            .window_clock()
+            .map_err(|e| ValidatorError::Hparams(e.to_string()))?;
+        if dataset.seq_len() != cfg.hparams.data.seq_len as usize {
+            return Err(ValidatorError::Dataset(
+                "its rows are not the run's seq_len".into(),
+            ));
+        }
+        let account = account(&hotkey);
+        let uid = chain
+            .uid_of(cfg.netuid, &account)
+            .await?
+            .ok_or_else(|| ValidatorError::NotRegistered(account.to_string()))?;
+        let dir = cfg.state_dir.join("model");
+        let model = if dir.join("model.safetensors").exists() {
+            Model::load(&dir, &cfg.device).map_err(model_err)?
+        } else {
+            Model::init(&cfg.model, cfg.init_seed, &cfg.device).map_err(model_err)?
+        };
+        let genesis = model.state_hash().map_err(model_err)?;
+        let state = db
+            .claim(
+                cfg.netuid,
+                &account.to_string(),
+                &cfg.hparams.hparams_hash(),
+                &genesis,
+            )
+            .await?;
+        let model_hash = model.state_hash().map_err(model_err)?;
+        if model_hash != state.model_hash {
+            return Err(ValidatorError::Model(format!(
+                "the checkpoint in {} is not the model the database names ({})",
+                dir.display(),
+                hex::encode(state.model_hash)
+            )));
+        }
+        Ok(Validator {
+            clock,
+            chain,
+            gateway,
+            db,
+            dataset: Arc::new(dataset),
+            hotkey,
+            account,
+            uid,
+            model: Arc::new(model),
+            model_hash,
+            last_manifest: state.last_manifest,
+            cfg,
+        })
+    }
+
+    /// The validator's uid.
+    pub fn uid(&self) -> u16 {
+        self.uid
+    }
+
+    /// Scores windows as they close, from the one after the last scored (or the current one on
+    /// a fresh database), until `shutdown` or the configured number of windows.
+    pub async fn run(
+        mut self,
+        mut on_window: impl FnMut(&WindowSummary) + Send,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ValidatorError> {
+        let mut events = self
+            .chain
+            .window_events(self.clock)
+            .await
+            .map_err(|e| ValidatorError::Stream(e.to_string()))?;
+        let state = self.db.state().await?;
+        let mut next = match state.and_then(|s| s.last_scored_window) {
+            Some(w) => w + 1,
+            None => self.clock.window_of(self.chain.current_block().await?),
+        };
+        let mut done = 0u64;
+        tokio::pin!(shutdown);
+        loop {
+            let block = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                e = events.next() => match e {
+                    Some(Ok(WindowEvent::Block { number, .. })) => number,
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(ValidatorError::Stream(e.to_string())),
+                    None => return Err(ValidatorError::Stream("ended".into())),
+                },
+            };
+            while block >= self.clock.random_seed_block(next) {
+                let summary = tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    s = self.score(next, block) => s?,
+                };
+                tracing::info!(window = next, outcomes = ?summary.outcomes, "window scored");
+                on_window(&summary);
+                next += 1;
+                done += 1;
+                if self.cfg.windows.is_some_and(|n| done >= n) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn machine_config(&self) -> MachineConfig {
+        let h = &self.cfg.hparams;
+        MachineConfig {
+            netuid: self.cfg.netuid,
+            hparams_hash: h.hparams_hash(),
+            windows_per_weights: h.window.windows_per_weights,
+            max_evaluations: self.cfg.max_evaluations,
+            max_peers: self.cfg.max_peers,
+            overlap_threshold: crate::checks::DEFAULT_OVERLAP_THRESHOLD,
+            decode: kiln_protocol::DecodeOptions {
+                max_len: self.cfg.max_artifact_bytes as usize,
+                expect: Some(kiln_protocol::artifact::Expect {
+                    chunk: h.compression.chunk,
+                    topk: h.compression.topk,
+                }),
+            },
+            score: crate::score::ScoreParams {
+                bma_alpha: h.evaluation.bma_alpha,
+                ..Default::default()
+            },
+            schedule: crate::weights::RankSchedule::default(),
+            own_rows: h.data.eval_rows,
+            random_rows: h.data.random_rows,
+            eval_lr: h.outer.lr * h.evaluation.eval_lr_factor,
+        }
+    }
+
+    /// Runs window `window`'s machine to the end.
+    async fn score(&mut self, window: u64, block: u64) -> Result<WindowSummary, ValidatorError> {
+        let started = Instant::now();
+        let mut m = WindowMachine::new(window, self.clock, self.machine_config());
+        let mut queue: Vec<Action> = m.step(Input::Block(block));
+        let mut summary = WindowSummary {
+            window,
+            outcomes: BTreeMap::new(),
+            finals: BTreeMap::new(),
+            weights: None,
+            manifest: None,
+            model_hash: self.model_hash,
+        };
+        let mut ctx = EvalContext::default();
+        let mut fetches = Vec::new();
+        while !queue.is_empty() || !fetches.is_empty() {
+            if queue.is_empty() {
+                // Downloads run together, bounded.
+                let results: Vec<(u16, Download)> = futures::stream::iter(
+                    std::mem::take(&mut fetches)
+                        .into_iter()
+                        .map(|(uid, c)| self.fetch(uid, c)),
+                )
+                .buffer_unordered(self.cfg.fetch_concurrency.max(1))
+                .collect()
+                .await;
+                for (uid, download) in results {
+                    queue.extend(m.step(Input::Fetched { uid, download }));
+                }
+                continue;
+            }
+            let action = queue.remove(0);
+            let next = match action {
+                Action::Collect { block } => {
+                    let input = self.collect(window, block, &mut ctx).await?;
+                    m.step(input)
+                }
+                Action::Fetch { uid, commitment } => {
+                    fetches.push((uid, commitment));
+                    Vec::new()
+                }
+                Action::MeasureRandom => {
+                    let loss = self.measure_random(&ctx).await?;
+                    ctx.random_before = loss;
+                    m.step(Input::RandomLoss(loss))
+                }
+                Action::Measure { uid } => {
+                    // Time is checked before each measurement: past the window's end the rest
+                    // wait for a later window.
+                    let now = self.chain.current_block().await?;
+                    if now >= m.evaluation_stop() {
+                        m.step(Input::Block(now))
+                    } else {
+                        let input = self.measure(&m, uid, &ctx).await?;
+                        m.step(input)
+                    }
+                }
+                Action::Persist(mut record) => {
+                    record.duration_ms = started.elapsed().as_millis() as u64;
+                    if self.db.persist_window(&record).await? == Persisted::AlreadyScored {
+                        tracing::warn!(window, "window already recorded; not scored twice");
+                    }
+                    for s in &record.submissions {
+                        summary.outcomes.insert(s.uid, s.outcome.clone());
+                    }
+                    for s in &record.scores {
+                        summary.finals.insert(s.uid, s.final_score);
+                    }
+                    m.step(Input::Persisted)
+                }
+                Action::SetWeights(weights) => {
+                    let weights = if weights.is_empty() {
+                        vec![(self.uid, 1.0)]
+                    } else {
+                        weights
+                    };
+                    self.set_weights(window, &weights).await?;
+                    summary.weights = Some(weights);
+                    m.step(Input::WeightsDone)
+                }
+                Action::Aggregate(uids) => {
+                    summary.manifest = self.aggregate(&m, window, &uids).await?;
+                    summary.model_hash = self.model_hash;
+                    m.step(Input::Aggregated)
+                }
+            };
+            queue.extend(next);
+        }
+        Ok(summary)
+    }
+
+    /// The members, the window's commitments (as each block recorded them), the seed and the
+    /// standings.
+    async fn collect(
+        &self,
+        window: u64,
+        seed_block: u64,
+        ctx: &mut EvalContext,
+    ) -> Result<Input, ValidatorError> {
+        let metagraph = self
+            .chain
+            .metagraph(self.cfg.netuid, BlockSel::Number(seed_block))
+            .await?;
+        let members: BTreeMap<u16, Member> = metagraph
+            .neurons
+            .iter()
+            .filter(|n| n.uid != self.uid)
+            .map(|n| {
+                (
+                    n.uid,
+                    Member {
+                        hotkey: n.hotkey.0,
+                        ss58: n.hotkey.to_string(),
+                    },
+                )
+            })
+            .collect();
+        // The pallet keeps one value per hotkey and miners commit the next window soon after
+        // this one closes, so every block of the window is read.
+        let mut latest: BTreeMap<u16, Posted> = BTreeMap::new();
+        for b in self.clock.start_block(window)..=seed_block {
+            for c in self
+                .chain
+                .commitments(self.cfg.netuid, BlockSel::Number(b))
+                .await?
+            {
+                let Some(Ok(commitment)) = c.kiln() else {
+                    continue;
+                };
+                let Some(n) = metagraph.by_hotkey(&c.hotkey) else {
+                    continue;
+                };
+                if commitment.kind != CommitmentKind::Artifact || commitment.window != window {
+                    continue;
+                }
+                latest.insert(
+                    n.uid,
+                    Posted {
+                        uid: n.uid,
+                        block: u64::from(c.registration.block),
+                        commitment,
+                    },
+                );
+            }
+        }
+        let h = &self.cfg.hparams;
+        let seed: Digest = metagraph.block_hash.0;
+        let random = random_pool(
+            self.cfg.netuid,
+            window,
+            &seed,
+            self.dataset.rows(),
+            h.data.random_rows as usize,
+        )
+        .map_err(|e| ValidatorError::Dataset(e.to_string()))?;
+        ctx.random_rows = self.rows(&random).await?;
+        ctx.window = window;
+        ctx.members = members.clone();
+        let hotkeys: BTreeMap<u16, String> =
+            members.iter().map(|(u, m)| (*u, m.ss58.clone())).collect();
+        Ok(Input::Collected {
+            members,
+            posted: latest.into_values().collect(),
+            seed,
+            standings: self.db.standings(&hotkeys).await?,
+            last_evaluated: self.db.last_evaluated().await?,
+            model_hash: self.model_hash,
+            known_bases: self.db.model_lineage(&self.model_hash, 16).await?,
+        })
+    }
+
+    async fn rows(&self, idx: &[u64]) -> Result<Vec<u32>, ValidatorError> {
+        self.dataset
+            .read_rows(idx)
+            .await
+            .map_err(|e| ValidatorError::Dataset(e.to_string()))
+    }
+
+    async fn fetch(&self, uid: u16, c: Commitment) -> (u16, Download) {
+        let download = match self.gateway.head(&c.digest).await {
+            Ok(None) => Download::NotFound,
+            Ok(Some(len)) if len > self.cfg.max_artifact_bytes => Download::TooLarge(len),
+            Err(e) => Download::Unreachable(e.to_string()),
+            Ok(Some(_)) => match self.gateway.download(&c.digest).await {
+                Ok(b) => Download::Bytes(b.to_vec()),
+                Err(GatewayClientError::NotFound(_)) => Download::NotFound,
+                // The gateway served bytes that do not hash to the commitment.
+                Err(GatewayClientError::DigestMismatch(_)) => Download::Bytes(Vec::new()),
+                Err(e) => Download::Unreachable(e.to_string()),
+            },
+        };
+        (uid, download)
+    }
+
+    async fn measure_random(&self, ctx: &EvalContext) -> Result<f64, ValidatorError> {
+        let model = self.model.clone();
+        let rows = ctx.random_rows.clone();
+        let cfg = EvalConfig::from_hparams(&self.cfg.hparams, self.cfg.micro_batch_rows);
+        tokio::task::spawn_blocking(move || random_loss(&model, &rows, &cfg))
+            .await
+            .map_err(model_err)?
+            .map_err(model_err)
+    }
+
+    async fn measure(
+        &self,
+        m: &WindowMachine,
+        uid: u16,
+        ctx: &EvalContext,
+    ) -> Result<Input, ValidatorError> {
+        let h = &self.cfg.hparams;
+        let started = Instant::now();
+        let hotkey = ctx.members.get(&uid).map_or([0; 32], |m| m.hotkey);
+        let pool = assigned_pool(
+            self.cfg.netuid,
+            uid,
+            &hotkey,
+            ctx.window,
+            self.dataset.rows(),
+            h.data.pool_rows as usize,
+        )
+        .map_err(|e| ValidatorError::Dataset(e.to_string()))?;
+        let own = self.rows(&pool[..h.data.eval_rows as usize]).await?;
+        // Each tensor clipped to the median norm of the window's usable updates.
+        let updates: BTreeMap<u16, Vec<SparseTensor>> = ctx
+            .members
+            .keys()
+            .filter_map(|u| m.update_for(*u).map(|a| (*u, a.tensors.clone())))
+            .collect();
+        let scales = clip_scales_by_miner(&updates);
+        let update = clipped(
+            updates.get(&uid).map_or(&[][..], Vec::as_slice),
+            scales.get(&uid).map_or(&[][..], Vec::as_slice),
+        );
+        let model = self.model.clone();
+        let random = ctx.random_rows.clone();
+        let before = ctx.random_before;
+        let cfg = EvalConfig::from_hparams(h, self.cfg.micro_batch_rows);
+        let result = tokio::task::spawn_blocking(move || {
+            measure(&model, &update, &own, &random, before, &cfg)
+        })
+        .await
+        .map_err(model_err)?
+        .map_err(|e| e.to_string());
+        Ok(Input::Measured {
+            uid,
+            result,
+            device: self.cfg.device_name.clone(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    async fn set_weights(&self, window: u64, weights: &[(u16, f64)]) -> Result<(), ValidatorError> {
+        if !self
+            .db
+            .weights_pending(window, weights, self.cfg.version_key)
+            .await?
+        {
+            tracing::warn!(
+                window,
+                "weights for this window were already sent; not again"
+            );
+            return Ok(());
+        }
+        match self
+            .chain
+            .set_weights(self.cfg.netuid, &self.hotkey, weights, self.cfg.version_key)
+            .await
+        {
+            Ok(included) => {
+                self.db
+                    .weights_done(
+                        window,
+                        "included",
+                        Some(included.block_number),
+                        Some(included.tx_hash.as_bytes()),
+                        None,
+                    )
+                    .await?
+            }
+            Err(e) => {
+                tracing::warn!(window, error = %e, "set_weights failed");
+                self.db
+                    .weights_done(window, "failed", None, None, Some(&e.to_string()))
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps the model with `uids`' updates, publishes the manifest and records it.
+    async fn aggregate(
+        &mut self,
+        m: &WindowMachine,
+        window: u64,
+        uids: &[u16],
+    ) -> Result<Option<(Digest, Vec<u16>)>, ValidatorError> {
+        let artifacts: Vec<(u16, Digest, Vec<SparseTensor>)> = uids
+            .iter()
+            .filter_map(|u| {
+                let a = m.update_for(*u)?;
+                let bytes = a.encode().ok()?;
+                Some((*u, *blake3::hash(&bytes).as_bytes(), a.tensors.clone()))
+            })
+            .collect();
+        if artifacts.is_empty() {
+            return Ok(None);
+        }
+        let base = self.model_hash;
+        let model = self.model.clone();
+        let lr = self.cfg.hparams.outer.lr;
+        let messages: Vec<Vec<SparseTensor>> =
+            artifacts.iter().map(|(_, _, t)| t.clone()).collect();
+        let result = tokio::task::spawn_blocking(move || {
+            let peers: Vec<&[SparseTensor]> = messages.iter().map(Vec::as_slice).collect();
+            outer_step_from_messages(&model, &peers, lr)?;
+            model.state_hash().map_err(kiln_training::EvalError::from)
+        })
+        .await
+        .map_err(model_err)?
+        .map_err(model_err)?;
+        let manifest = AggregationManifest {
+            netuid: self.cfg.netuid,
+            window,
+            hparams_hash: self.cfg.hparams.hparams_hash(),
+            base_model_hash: base,
+            result_model_hash: result,
+            prev_manifest: self.last_manifest.unwrap_or([0; 32]),
+            peers: artifacts
+                .iter()
+                .map(|(uid, digest, _)| Peer {
+                    uid: *uid,
+                    digest: *digest,
+                })
+                .collect(),
+        };
+        let bytes = manifest.encode().map_err(model_err)?;
+        let digest = *blake3::hash(&bytes).as_bytes();
+        self.model_hash = result;
+        self.last_manifest = Some(digest);
+        self.model
+            .save(&self.cfg.state_dir.join("model"))
+            .map_err(model_err)?;
+        // Recorded first: the model moved; publishing is retried by nobody but is idempotent.
+        let commit_block = self.publish(&manifest, &bytes, digest).await;
+        self.db
+            .save_manifest(&manifest, &digest, &bytes, commit_block)
+            .await?;
+        Ok(Some((digest, uids.to_vec())))
+    }
+
+    async fn publish(
+        &self,
+        manifest: &AggregationManifest,
+        bytes: &[u8],
+        digest: Digest,
+    ) -> Option<u64> {
+        if let Err(e) = self
+            .gateway
+            .upload(&self.hotkey, Bytes::from(bytes.to_vec()))
+            .await
+        {
+            tracing::warn!(error = %e, "manifest upload failed");
+            return None;
+        }
+        let commitment = Commitment {
+            kind: CommitmentKind::Manifest,
+            window: manifest.window,
+            digest,
+            byte_len: bytes.len() as u64,
+            locator: self.cfg.locator.clone(),
+        };
+        let encoded = commitment.encode().ok()?;
+        match self
+            .chain
+            .set_commitment(self.cfg.netuid, &self.hotkey, &encoded)
+            .await
+        {
+            Ok(included) => Some(included.block_number),
+            Err(e) => {
+                tracing::warn!(error = %e, "manifest commitment failed");
+                None
+            }
+        }
+    }
+}
+
+/// Per-window data the measurements share.
+#[derive(Debug, Default)]
+struct EvalContext {
+    window: u64,
+    members: BTreeMap<u16, Member>,
+    random_rows: Vec<u32>,
+    random_before: f64,
+}
