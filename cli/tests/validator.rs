@@ -162,12 +162,13 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
     );
     assert!(!copied.is_empty());
     let last = windows.last().unwrap();
-    let weighted: Vec<u64> = last["weights"]
+    let mut weighted: Vec<u64> = last["weights"]
         .as_array()
         .unwrap()
         .iter()
         .map(|x| x["uid"].as_u64().unwrap())
         .collect();
+    weighted.sort_unstable();
     assert_eq!(
         weighted,
         [1, 2],
