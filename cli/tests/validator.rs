@@ -181,7 +181,8 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
         .weights_of(NETUID, 0, BlockSel::Latest)
         .await
         .unwrap();
-    let uids: Vec<u16> = on_chain.iter().map(|(u, _)| *u).collect();
+    let mut uids: Vec<u16> = on_chain.iter().map(|(u, _)| *u).collect();
+    uids.sort_unstable();
     assert_eq!(uids, [1, 2], "{on_chain:?}");
 
     // Postgres: each window once, each weight vector included once, every penalty with its
