@@ -26,8 +26,17 @@ fn help_lists_the_subcommands() {
     assert!(o.status.success());
     let text = stdout(&o);
     for sub in [
-        "artifact", "hparams", "bench", "dataset", "devnet", "model", "chain", "keys", "gateway",
+        "artifact",
+        "hparams",
+        "bench",
+        "dataset",
+        "devnet",
+        "model",
+        "chain",
+        "keys",
+        "gateway",
         "miner",
+        "validator",
     ] {
         assert!(text.contains(sub), "{sub} missing from:\n{text}");
     }
@@ -454,6 +463,7 @@ fn keys_new_show_and_inspect() {
         root,
         "--hotkey",
         "miner",
+        "validator",
     ]);
     assert!(o.status.success(), "{o:?}");
     let hot = stdout(&o);
@@ -482,6 +492,7 @@ fn keys_new_show_and_inspect() {
         root,
         "--hotkey",
         "miner",
+        "validator",
     ]);
     assert!(!o.status.success());
 }
