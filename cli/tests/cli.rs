@@ -463,7 +463,6 @@ fn keys_new_show_and_inspect() {
         root,
         "--hotkey",
         "miner",
-        "validator",
     ]);
     assert!(o.status.success(), "{o:?}");
     let hot = stdout(&o);
@@ -492,7 +491,6 @@ fn keys_new_show_and_inspect() {
         root,
         "--hotkey",
         "miner",
-        "validator",
     ]);
     assert!(!o.status.success());
 }
