@@ -49,6 +49,7 @@ CREATE TABLE evaluations (
     loss_own_after   DOUBLE PRECISION NOT NULL,
     loss_score       DOUBLE PRECISION NOT NULL,
     indicator        SMALLINT NOT NULL,
+    behind           INTEGER,
     own_rows         INTEGER NOT NULL,
     random_rows      INTEGER NOT NULL,
     eval_lr          DOUBLE PRECISION NOT NULL,

@@ -35,6 +35,7 @@ enum Command {
     /// Mine: train on the assigned rows each window, upload, commit the hash on chain.
     Miner(Box<cmd::miner::MinerArgs>),
     /// Validate: score every window, record it in Postgres, set weights, publish the aggregate.
+    #[command(args_conflicts_with_subcommands = true)]
     Validator(Box<cmd::validator::ValidatorArgs>),
     /// Create, list and inspect keys and Bittensor wallets.
     #[command(subcommand)]

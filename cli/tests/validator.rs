@@ -212,6 +212,34 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
         "{reasons:?}"
     );
 
+    // Replay recomputes every window's scores and weights from the database exactly, and
+    // notices a tampered score.
+    let replay = |extra: &[String]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+        cmd.args(["validator", "replay", "--database-url", &db.url]);
+        for v in &windows {
+            cmd.args(["--window", &v["window"].to_string()]);
+        }
+        cmd.args(extra).output().unwrap()
+    };
+    let out = replay(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.matches(": match").count(), 3, "{text}");
+    let first = windows[0]["window"].as_i64().unwrap();
+    sqlx::query("UPDATE scores SET final_score = final_score + 1e-9 WHERE win = $1 AND uid = 1")
+        .bind(first)
+        .execute(db.db.pool())
+        .await
+        .unwrap();
+    let out = replay(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("window {first}: MISMATCH")));
+
     // The miners followed the validator's manifests.
     let mut synced = BTreeMap::new();
     for (i, m) in miners.iter_mut().enumerate() {

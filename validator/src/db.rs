@@ -91,6 +91,9 @@ pub struct EvaluationRow {
     pub loss_score: f64,
     /// The assigned-data indicator.
     pub indicator: i8,
+    /// How many manifests behind the validator's model the artifact's base was (`None`: off
+    /// its chain).
+    pub behind: Option<u32>,
     /// Own rows evaluated.
     pub own_rows: u32,
     /// Random rows evaluated.
@@ -357,29 +360,7 @@ impl Db {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut out = BTreeMap::new();
-        for r in rows {
-            let uid =
-                u16::try_from(r.try_get::<i32, _>("uid")?).map_err(|_| DbError::Corrupt("uid"))?;
-            let hotkey: String = r.try_get("hotkey")?;
-            if hotkeys.get(&uid) != Some(&hotkey) {
-                continue;
-            }
-            out.insert(
-                uid,
-                Standing {
-                    rating: Rating {
-                        mu: r.try_get("mu")?,
-                        sigma: r.try_get("sigma")?,
-                    },
-                    bma: r.try_get("bma")?,
-                    sync: r.try_get("sync")?,
-                    misses: u32::try_from(r.try_get::<i32, _>("misses")?)
-                        .map_err(|_| DbError::Corrupt("misses"))?,
-                },
-            );
-        }
-        Ok(out)
+        standings_from(rows, hotkeys)
     }
 
     /// The final scores recorded for `window`, by uid.
@@ -555,6 +536,115 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The verdicts recorded for `window` and the hotkey of each uid, as the window's scoring
+    /// saw them (copy details and reasons as recorded).
+    pub async fn window_verdicts(
+        &self,
+        window: u64,
+    ) -> Result<BTreeMap<u16, (String, crate::score::Verdict)>, DbError> {
+        use crate::score::Verdict;
+        let w = i64_of(window, "window")?;
+        let rows = sqlx::query(
+            "SELECT s.uid, s.hotkey, s.outcome, s.detail, e.loss_score, e.indicator, e.behind
+             FROM submissions s LEFT JOIN evaluations e ON e.win = s.win AND e.uid = s.uid
+             WHERE s.win = $1 ORDER BY s.uid",
+        )
+        .bind(w)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let uid =
+                u16::try_from(r.try_get::<i32, _>("uid")?).map_err(|_| DbError::Corrupt("uid"))?;
+            let outcome: String = r.try_get("outcome")?;
+            let detail: Option<String> = r.try_get("detail")?;
+            let verdict = match outcome.as_str() {
+                "evaluated" => Verdict::Evaluated {
+                    loss_score: r
+                        .try_get::<Option<f64>, _>("loss_score")?
+                        .ok_or(DbError::Corrupt("evaluation"))?,
+                    indicator: r
+                        .try_get::<Option<i16>, _>("indicator")?
+                        .and_then(|i| i8::try_from(i).ok())
+                        .ok_or(DbError::Corrupt("indicator"))?,
+                    behind: r
+                        .try_get::<Option<i32>, _>("behind")?
+                        .map(|b| u32::try_from(b).map_err(|_| DbError::Corrupt("behind")))
+                        .transpose()?,
+                },
+                "not_evaluated" => Verdict::NotEvaluated,
+                "missing" => Verdict::Missing,
+                "late" => Verdict::Late,
+                "hash_mismatch" => Verdict::HashMismatch,
+                "too_large" => Verdict::TooLarge,
+                "invalid" => Verdict::Invalid(detail.unwrap_or_default()),
+                "infrastructure" => Verdict::Infrastructure(detail.unwrap_or_default()),
+                "copy" => {
+                    // "copy of uid N (overlap x)"
+                    let d = detail.unwrap_or_default();
+                    let mut words = d.split_whitespace().skip(3);
+                    let original = words.next().and_then(|u| u.parse().ok()).unwrap_or(0);
+                    let overlap = words
+                        .nth(1)
+                        .and_then(|o| o.trim_end_matches(')').parse().ok())
+                        .unwrap_or(1.0);
+                    Verdict::Copy { original, overlap }
+                }
+                _ => return Err(DbError::Corrupt("outcome")),
+            };
+            out.insert(uid, (r.try_get("hotkey")?, verdict));
+        }
+        Ok(out)
+    }
+
+    /// Each miner's standing before `window` (its latest score in an earlier window) whose
+    /// hotkey is still `hotkeys[uid]`.
+    pub async fn standings_before(
+        &self,
+        window: u64,
+        hotkeys: &BTreeMap<u16, String>,
+    ) -> Result<BTreeMap<u16, Standing>, DbError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT ON (uid) uid, hotkey, mu, sigma, bma, sync, misses
+             FROM scores WHERE win < $1 ORDER BY uid, win DESC",
+        )
+        .bind(i64_of(window, "window")?)
+        .fetch_all(&self.pool)
+        .await?;
+        standings_from(rows, hotkeys)
+    }
+}
+
+fn standings_from(
+    rows: Vec<sqlx::postgres::PgRow>,
+    hotkeys: &BTreeMap<u16, String>,
+) -> Result<BTreeMap<u16, Standing>, DbError> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let uid =
+            u16::try_from(r.try_get::<i32, _>("uid")?).map_err(|_| DbError::Corrupt("uid"))?;
+        let hotkey: String = r.try_get("hotkey")?;
+        if hotkeys.get(&uid) != Some(&hotkey) {
+            continue;
+        }
+        out.insert(
+            uid,
+            Standing {
+                rating: Rating {
+                    mu: r.try_get("mu")?,
+                    sigma: r.try_get("sigma")?,
+                },
+                bma: r.try_get("bma")?,
+                sync: r.try_get("sync")?,
+                misses: u32::try_from(r.try_get::<i32, _>("misses")?)
+                    .map_err(|_| DbError::Corrupt("misses"))?,
+            },
+        );
+    }
+    Ok(out)
+}
+
 fn interrupt(stop: Option<Stop>, here: Stop) -> Result<(), DbError> {
     if stop == Some(here) {
         return Err(DbError::Interrupted(match here {
@@ -604,9 +694,9 @@ async fn insert_evaluations(
     for e in rows {
         sqlx::query(
             "INSERT INTO evaluations (win, uid, loss_rand_before, loss_rand_after,
-                 loss_own_before, loss_own_after, loss_score, indicator, own_rows, random_rows,
-                 eval_lr, device, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 loss_own_before, loss_own_after, loss_score, indicator, behind, own_rows,
+                 random_rows, eval_lr, device, duration_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(w)
         .bind(i32::from(e.uid))
@@ -616,6 +706,7 @@ async fn insert_evaluations(
         .bind(e.loss_own_after)
         .bind(e.loss_score)
         .bind(i16::from(e.indicator))
+        .bind(e.behind.map(|b| b.min(i32::MAX as u32) as i32))
         .bind(e.own_rows as i32)
         .bind(e.random_rows as i32)
         .bind(e.eval_lr)

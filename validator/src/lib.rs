@@ -13,6 +13,7 @@
 //! The window state machine: [`machine`] (pure; the async shell performs its actions).
 //! Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
 //! Persistence: [`db`] (Postgres, one transaction per window).
+//! Audit: [`replay`] recomputes a recorded window's scores and weights.
 //! The async shell: [`node`] ([`node::Validator`]: chain, gateway, model, database).
 
 pub mod checks;
@@ -21,6 +22,7 @@ pub mod evaluate;
 pub mod machine;
 pub mod node;
 pub mod rating;
+pub mod replay;
 pub mod score;
 pub mod weights;
 pub mod window;

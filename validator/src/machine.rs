@@ -360,6 +360,7 @@ impl WindowMachine {
                             loss_own_after: m.own.after,
                             loss_score: m.loss_score,
                             indicator: m.indicator,
+                            behind,
                             own_rows: self.cfg.own_rows,
                             random_rows: self.cfg.random_rows,
                             eval_lr: self.cfg.eval_lr,

@@ -50,6 +50,7 @@ fn record(window: u64) -> WindowRecord {
             loss_own_after: 6.0,
             loss_score: 0.1 / 6.2,
             indicator: 1,
+            behind: Some(0),
             own_rows: 32,
             random_rows: 32,
             eval_lr: 0.08,

@@ -13,7 +13,7 @@ pub(crate) struct DatasetArgs {
     /// Token-shard dataset (with `manifest.json`): a folder, or `s3://BUCKET/PREFIX` on the S3
     /// server the `--s3-*` flags describe.
     #[arg(long, env = "KILN_DATASET")]
-    pub(crate) dataset: String,
+    pub(crate) dataset: Option<String>,
     /// Keep verified shards of a remote dataset in this folder.
     #[arg(long, env = "KILN_DATA_CACHE")]
     pub(crate) data_cache: Option<PathBuf>,
@@ -24,17 +24,21 @@ pub(crate) struct DatasetArgs {
 impl DatasetArgs {
     /// Opens the dataset (reads and checks its manifest).
     pub(crate) async fn open(&self) -> Result<Dataset> {
-        let (store, prefix) = match self.dataset.strip_prefix("s3://") {
+        let spec = self
+            .dataset
+            .as_deref()
+            .context("--dataset (or KILN_DATASET) is required")?;
+        let (store, prefix) = match spec.strip_prefix("s3://") {
             Some(rest) => {
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
                 (self.s3.store(bucket.to_owned()).open()?, prefix)
             }
-            None if !Path::new(&self.dataset).is_dir() => {
+            None if !Path::new(spec).is_dir() => {
                 anyhow::bail!("no such folder (nor an s3:// URL)")
             }
             None => (
                 StoreConfig::Local {
-                    dir: PathBuf::from(&self.dataset),
+                    dir: PathBuf::from(spec),
                 }
                 .open()?,
                 "",
@@ -42,6 +46,6 @@ impl DatasetArgs {
         };
         Dataset::open(store, prefix, self.data_cache.clone())
             .await
-            .with_context(|| format!("opening the dataset {}", self.dataset))
+            .with_context(|| format!("opening the dataset {spec}"))
     }
 }

@@ -4,7 +4,7 @@
 use super::hparams::hex;
 use super::keys::KeyArgs;
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use kiln_protocol::Hparams;
 use kiln_runtime_client::{Client, ClientOptions, Network};
 use kiln_storage_gateway::GatewayClient;
@@ -12,6 +12,8 @@ use kiln_storage_gateway::server::MetricsServer;
 use kiln_training::{DeviceSpec, ModelConfig};
 use kiln_validator::db::Db;
 use kiln_validator::node::{Validator, ValidatorConfig, WindowSummary};
+use kiln_validator::replay::replay;
+use kiln_validator::weights::RankSchedule;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +22,8 @@ use std::time::Duration;
 /// Arguments of `kiln validator`.
 #[derive(Debug, Args)]
 pub(crate) struct ValidatorArgs {
+    #[command(subcommand)]
+    command: Option<ValidatorCmd>,
     /// `finney`, `test`, `local` (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
     #[arg(long, env = "KILN_CHAIN", default_value = "local")]
     chain: Network,
@@ -28,9 +32,9 @@ pub(crate) struct ValidatorArgs {
     netuid: u16,
     #[command(flatten)]
     keys: KeyArgs,
-    /// Postgres URL (one database per validator and run).
+    /// Postgres URL (one database per validator and run); required to validate.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: String,
+    database_url: Option<String>,
     /// The storage gateway artifacts are fetched from and manifests published to.
     #[arg(
         long,
@@ -93,13 +97,87 @@ pub(crate) struct ValidatorArgs {
     json: bool,
 }
 
+/// `kiln validator` subcommands.
+#[derive(Debug, Subcommand)]
+enum ValidatorCmd {
+    /// Recompute recorded windows' scores and weights from the database and compare them with
+    /// what was recorded; exits 1 on any difference.
+    Replay(ReplayArgs),
+}
+
+/// Arguments of `kiln validator replay`.
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The window to recompute (repeat for several).
+    #[arg(long, required = true)]
+    window: Vec<u64>,
+    /// Postgres URL of the validator's database.
+    #[arg(
+        long = "database-url",
+        id = "replay_database_url",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// Run parameters preset the validator ran with, or `--hparams FILE`.
+    #[arg(long, env = "KILN_PRESET", default_value = "tiny")]
+    preset: String,
+    /// Run parameters file.
+    #[arg(long, env = "KILN_HPARAMS")]
+    hparams: Option<PathBuf>,
+}
+
+impl ReplayArgs {
+    async fn run(self) -> Result<()> {
+        let h = match &self.hparams {
+            Some(path) => super::hparams::load(path)?,
+            None => Hparams::preset(&self.preset)
+                .with_context(|| format!("unknown preset {:?}", self.preset))?,
+        };
+        let db = Db::connect(&self.database_url)
+            .await
+            .context("connecting to Postgres")?;
+        let params = kiln_validator::score::ScoreParams {
+            bma_alpha: h.evaluation.bma_alpha,
+            ..Default::default()
+        };
+        let mut all = true;
+        for w in &self.window {
+            let r = replay(
+                &db,
+                *w,
+                &params,
+                &RankSchedule::default(),
+                h.window.windows_per_weights,
+            )
+            .await?;
+            for (uid, recorded, again) in &r.finals {
+                println!("window {w} uid {uid}: recorded {recorded} recomputed {again}");
+            }
+            if let Some((recorded, again)) = &r.weights {
+                println!("window {w} weights: recorded {recorded:?} recomputed {again:?}");
+            }
+            let ok = r.matches();
+            println!("window {w}: {}", if ok { "match" } else { "MISMATCH" });
+            all &= ok;
+        }
+        if !all {
+            anyhow::bail!("recomputed scores or weights differ from the record");
+        }
+        Ok(())
+    }
+}
+
 impl ValidatorArgs {
     pub(crate) fn run(self) -> Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("starting the async runtime")?;
-        rt.block_on(self.run_async())
+        match self.command {
+            Some(ValidatorCmd::Replay(r)) => rt.block_on(r.run()),
+            None => rt.block_on(self.run_async()),
+        }
     }
 
     fn config(&self) -> Result<ValidatorConfig> {
@@ -142,9 +220,11 @@ impl ValidatorArgs {
             ),
             None => None,
         };
-        let db = Db::connect(&self.database_url)
-            .await
-            .context("connecting to Postgres")?;
+        let url = self
+            .database_url
+            .as_deref()
+            .context("--database-url (or DATABASE_URL) is required")?;
+        let db = Db::connect(url).await.context("connecting to Postgres")?;
         let chain = Client::connect(self.chain.clone(), ClientOptions::default()).await?;
         let gateway = GatewayClient::new(&self.gateway, self.netuid, Duration::from_secs(60), 2)?;
         let dataset = self.data.open().await?;
