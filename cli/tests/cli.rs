@@ -315,6 +315,29 @@ fn bench_yuma_reports_the_epoch_time() {
     );
 }
 
+#[test]
+fn bench_validator_reports_the_cost_per_miner() {
+    let o = kiln(&["bench", "validator", "--miners", "3"]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    let figure = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} missing from {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(figure("miners "), 3.0);
+    assert!(figure("eval_per_miner_median_s ") > 0.0, "{text}");
+    assert!(figure("miners_per_second ") > 0.0, "{text}");
+    assert!(
+        !kiln(&["bench", "validator", "--miners", "0"])
+            .status
+            .success()
+    );
+}
+
 /// A `kiln devnet` child process, killed on drop.
 struct Devnet(std::process::Child);
 

@@ -5,6 +5,7 @@ mod data;
 mod devnet;
 mod gateway;
 mod train;
+mod validator;
 mod yuma;
 
 pub(crate) use data::gaussians;
@@ -25,6 +26,9 @@ pub(crate) enum BenchCmd {
     /// Upload and download MB/s through the storage gateway and directly to the same S3
     /// server (a SeaweedFS it starts, or `--s3-endpoint`).
     Gateway(gateway::GatewayArgs),
+    /// The validator's evaluation cost per miner and miners per second (the Gauntlet on
+    /// updates trained by simulated miners).
+    Validator(validator::ValidatorArgs),
     /// Time of one Yuma consensus epoch (default 256 uids, 64 validators).
     Yuma(yuma::YumaArgs),
 }
@@ -37,6 +41,7 @@ impl BenchCmd {
             Self::Yuma(args) => yuma::run(args),
             Self::Devnet(args) => devnet::run(args),
             Self::Gateway(args) => gateway::run(args),
+            Self::Validator(args) => validator::run(args),
         }
     }
 }
