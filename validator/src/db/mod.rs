@@ -3,7 +3,6 @@
 //! crash leaves the window either fully recorded or absent, and a recorded window is never
 //! written again. Weight vectors are recorded as pending before they are sent.
 
-use crate::rating::Rating;
 use crate::score::{Penalty, Standing};
 use kiln_protocol::Digest;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -360,7 +359,7 @@ impl Db {
         )
         .fetch_all(&self.pool)
         .await?;
-        standings_from(rows, hotkeys)
+        history::standings_from(rows, hotkeys)
     }
 
     /// The final scores recorded for `window`, by uid.
@@ -455,194 +454,6 @@ impl Db {
                 .transpose()?,
         }))
     }
-}
-
-impl Db {
-    /// The window each uid was last evaluated in.
-    pub async fn last_evaluated(&self) -> Result<BTreeMap<u16, u64>, DbError> {
-        let rows = sqlx::query("SELECT uid, max(win) AS win FROM evaluations GROUP BY uid")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    u16::try_from(r.try_get::<i32, _>("uid")?)
-                        .map_err(|_| DbError::Corrupt("uid"))?,
-                    u64_of(r.try_get("win")?, "win")?,
-                ))
-            })
-            .collect()
-    }
-
-    /// Records a published manifest and moves the validator state to its result, in one
-    /// transaction.
-    pub async fn save_manifest(
-        &self,
-        manifest: &kiln_protocol::AggregationManifest,
-        digest: &Digest,
-        bytes: &[u8],
-        commit_block: Option<u64>,
-    ) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
-        let peers: Vec<i32> = manifest.peers.iter().map(|p| i32::from(p.uid)).collect();
-        sqlx::query(
-            "INSERT INTO manifests (win, digest, base_model_hash, result_model_hash,
-                                    prev_manifest, peers, bytes, commit_block)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(i64_of(manifest.window, "window")?)
-        .bind(digest.as_slice())
-        .bind(manifest.base_model_hash.as_slice())
-        .bind(manifest.result_model_hash.as_slice())
-        .bind(manifest.prev_manifest.as_slice())
-        .bind(&peers)
-        .bind(bytes)
-        .bind(
-            commit_block
-                .map(|b| i64_of(b, "commit_block"))
-                .transpose()?,
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE validator_state SET model_hash = $1, last_manifest = $2, updated_at = now()
-             WHERE id = 1",
-        )
-        .bind(manifest.result_model_hash.as_slice())
-        .bind(digest.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// How many manifests behind the current model each recorded model hash is (the current
-    /// model is 0, the base of the latest manifest 1, …), newest `depth` manifests.
-    pub async fn model_lineage(
-        &self,
-        current: &Digest,
-        depth: i64,
-    ) -> Result<BTreeMap<Digest, u32>, DbError> {
-        let rows = sqlx::query("SELECT base_model_hash FROM manifests ORDER BY win DESC LIMIT $1")
-            .bind(depth)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = BTreeMap::from([(*current, 0)]);
-        for (i, r) in rows.iter().enumerate() {
-            let base = digest_of(r.try_get("base_model_hash")?, "base_model_hash")?;
-            out.entry(base).or_insert(i as u32 + 1);
-        }
-        Ok(out)
-    }
-}
-
-impl Db {
-    /// The verdicts recorded for `window` and the hotkey of each uid, as the window's scoring
-    /// saw them (copy details and reasons as recorded).
-    pub async fn window_verdicts(
-        &self,
-        window: u64,
-    ) -> Result<BTreeMap<u16, (String, crate::score::Verdict)>, DbError> {
-        use crate::score::Verdict;
-        let w = i64_of(window, "window")?;
-        let rows = sqlx::query(
-            "SELECT s.uid, s.hotkey, s.outcome, s.detail, e.loss_score, e.indicator, e.behind
-             FROM submissions s LEFT JOIN evaluations e ON e.win = s.win AND e.uid = s.uid
-             WHERE s.win = $1 ORDER BY s.uid",
-        )
-        .bind(w)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = BTreeMap::new();
-        for r in rows {
-            let uid =
-                u16::try_from(r.try_get::<i32, _>("uid")?).map_err(|_| DbError::Corrupt("uid"))?;
-            let outcome: String = r.try_get("outcome")?;
-            let detail: Option<String> = r.try_get("detail")?;
-            let verdict = match outcome.as_str() {
-                "evaluated" => Verdict::Evaluated {
-                    loss_score: r
-                        .try_get::<Option<f64>, _>("loss_score")?
-                        .ok_or(DbError::Corrupt("evaluation"))?,
-                    indicator: r
-                        .try_get::<Option<i16>, _>("indicator")?
-                        .and_then(|i| i8::try_from(i).ok())
-                        .ok_or(DbError::Corrupt("indicator"))?,
-                    behind: r
-                        .try_get::<Option<i32>, _>("behind")?
-                        .map(|b| u32::try_from(b).map_err(|_| DbError::Corrupt("behind")))
-                        .transpose()?,
-                },
-                "not_evaluated" => Verdict::NotEvaluated,
-                "missing" => Verdict::Missing,
-                "late" => Verdict::Late,
-                "hash_mismatch" => Verdict::HashMismatch,
-                "too_large" => Verdict::TooLarge,
-                "invalid" => Verdict::Invalid(detail.unwrap_or_default()),
-                "infrastructure" => Verdict::Infrastructure(detail.unwrap_or_default()),
-                "copy" => {
-                    // "copy of uid N (overlap x)"
-                    let d = detail.unwrap_or_default();
-                    let mut words = d.split_whitespace().skip(3);
-                    let original = words.next().and_then(|u| u.parse().ok()).unwrap_or(0);
-                    let overlap = words
-                        .nth(1)
-                        .and_then(|o| o.trim_end_matches(')').parse().ok())
-                        .unwrap_or(1.0);
-                    Verdict::Copy { original, overlap }
-                }
-                _ => return Err(DbError::Corrupt("outcome")),
-            };
-            out.insert(uid, (r.try_get("hotkey")?, verdict));
-        }
-        Ok(out)
-    }
-
-    /// Each miner's standing before `window` (its latest score in an earlier window) whose
-    /// hotkey is still `hotkeys[uid]`.
-    pub async fn standings_before(
-        &self,
-        window: u64,
-        hotkeys: &BTreeMap<u16, String>,
-    ) -> Result<BTreeMap<u16, Standing>, DbError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT ON (uid) uid, hotkey, mu, sigma, bma, sync, misses
-             FROM scores WHERE win < $1 ORDER BY uid, win DESC",
-        )
-        .bind(i64_of(window, "window")?)
-        .fetch_all(&self.pool)
-        .await?;
-        standings_from(rows, hotkeys)
-    }
-}
-
-fn standings_from(
-    rows: Vec<sqlx::postgres::PgRow>,
-    hotkeys: &BTreeMap<u16, String>,
-) -> Result<BTreeMap<u16, Standing>, DbError> {
-    let mut out = BTreeMap::new();
-    for r in rows {
-        let uid =
-            u16::try_from(r.try_get::<i32, _>("uid")?).map_err(|_| DbError::Corrupt("uid"))?;
-        let hotkey: String = r.try_get("hotkey")?;
-        if hotkeys.get(&uid) != Some(&hotkey) {
-            continue;
-        }
-        out.insert(
-            uid,
-            Standing {
-                rating: Rating {
-                    mu: r.try_get("mu")?,
-                    sigma: r.try_get("sigma")?,
-                },
-                bma: r.try_get("bma")?,
-                sync: r.try_get("sync")?,
-                misses: u32::try_from(r.try_get::<i32, _>("misses")?)
-                    .map_err(|_| DbError::Corrupt("misses"))?,
-            },
-        );
-    }
-    Ok(out)
 }
 
 fn interrupt(stop: Option<Stop>, here: Stop) -> Result<(), DbError> {
@@ -755,68 +566,6 @@ async fn insert_scores(
     Ok(())
 }
 
+mod history;
 /// A throwaway database per test on the machine's Postgres.
-pub mod testing {
-    use super::{Db, DbError};
-    use sqlx::Connection;
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    /// The server tests use: `KILN_TEST_DATABASE_URL`, else `DATABASE_URL`, else
-    /// `postgres://postgres@127.0.0.1:5432/postgres`.
-    pub fn admin_url() -> String {
-        std::env::var("KILN_TEST_DATABASE_URL")
-            .or_else(|_| std::env::var("DATABASE_URL"))
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-    }
-
-    /// A fresh database, migrated; [`TestDb::drop_database`] removes it.
-    #[derive(Debug)]
-    pub struct TestDb {
-        /// The connection.
-        pub db: Db,
-        /// Its URL.
-        pub url: String,
-        name: String,
-    }
-
-    impl TestDb {
-        /// Creates a database with a unique name.
-        pub async fn new() -> Result<Self, DbError> {
-            static N: AtomicU32 = AtomicU32::new(0);
-            let name = format!(
-                "kiln_test_{}_{}_{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos())
-            );
-            let admin = admin_url();
-            let mut conn = sqlx::PgConnection::connect(&admin).await?;
-            // The name is ours: digits and underscores only.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await?;
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            let url = format!("{base}/{name}");
-            Ok(TestDb {
-                db: Db::connect(&url).await?,
-                url,
-                name,
-            })
-        }
-
-        /// Closes the pool and drops the database.
-        pub async fn drop_database(self) -> Result<(), DbError> {
-            self.db.pool.close().await;
-            let mut conn = sqlx::PgConnection::connect(&admin_url()).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut conn)
-            .await?;
-            Ok(())
-        }
-    }
-}
+pub mod testing;
