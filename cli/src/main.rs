@@ -1,6 +1,7 @@
 //! `kiln`: one binary for the kiln subnet.
 
 mod cmd;
+mod config;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -13,6 +14,10 @@ struct Cli {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `kiln=debug`.
     #[arg(long, global = true, env = "KILN_LOG", default_value = "warn")]
     log: String,
+    /// Read the command's flags from this TOML file (keys are long flag names); command-line
+    /// flags and environment variables take precedence over it.
+    #[arg(long, global = true, env = "KILN_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,7 +57,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = match config::parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // TLS (wss:// endpoints) uses rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()

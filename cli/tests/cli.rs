@@ -748,3 +748,51 @@ fn bench_gateway_prints_both_paths() {
         assert!(v > 0.0, "{figure} = {v}");
     }
 }
+
+#[test]
+fn a_config_file_sits_between_flags_and_env_and_the_defaults() {
+    let file = scratch("config.toml");
+    std::fs::write(&file, "preset = \"72b\"\nformat = \"json\"\n").unwrap();
+    let path = file.to_str().unwrap();
+    let show = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["hparams", "show", "--config", path];
+        all.extend_from_slice(args);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        cmd.args(&all).env_remove("KILN_PRESET");
+        cmd.envs(env.iter().copied()).output().unwrap()
+    };
+    // The file's values replace the defaults (preset tiny, format toml).
+    let o = show(&[], &[]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    assert!(text.starts_with('{') && text.contains("\"72b\""), "{text}");
+    // A flag or an environment variable wins over the file.
+    for o in [
+        show(&["--preset", "tiny"], &[]),
+        show(&[], &[("KILN_PRESET", "tiny")]),
+    ] {
+        let text = stdout(&o);
+        assert!(
+            text.contains("\"tiny\"") && !text.contains("\"72b\""),
+            "{text}"
+        );
+    }
+    // Unknown keys and unreadable files are clear errors.
+    std::fs::write(&file, "presett = \"tiny\"\n").unwrap();
+    let o = show(&[], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("has no flag --presett"), "{err}");
+    std::fs::write(&file, "preset = [\n").unwrap();
+    let o = show(&[], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("config.toml"));
+    // The gateway reads its own `--config` settings file (keys that are not flags).
+    std::fs::write(&file, "registry_refresh_secs = \"soon\"\n").unwrap();
+    let o = kiln(&["gateway", "gc", "--config", path, "--keep-windows", "1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("expected u64") && !err.contains("has no flag"),
+        "{err}"
+    );
+}

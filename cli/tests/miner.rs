@@ -53,6 +53,7 @@ impl Aggregator {
             base_model_hash: base,
             result_model_hash: self.model.state_hash().unwrap(),
             prev_manifest: self.prev,
+            checkpoint: [0; 32],
             peers: peers
                 .iter()
                 .map(|(&uid, &digest)| Peer { uid, digest })
@@ -274,7 +275,8 @@ async fn a_killed_miner_resumes_its_error_feedback_and_commits_the_next_window()
     assert_eq!(miner.next(120).await["event"], "started");
     let first = miner.next(60).await;
     assert_eq!(first["outcome"], "committed", "{first}");
-    let scrape = http_get(&metrics, "/metrics");
+    let (status, scrape) = http_get(&metrics, "/metrics");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     for line in [
         "kiln_miner_windows_total{outcome=\"committed\"} 1",
         "kiln_miner_tokens_total 2048",
@@ -320,25 +322,6 @@ async fn a_killed_miner_resumes_its_error_feedback_and_commits_the_next_window()
     .await
     .unwrap();
     assert_eq!(c.window, next["window"].as_u64().unwrap());
-}
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    out
 }
 
 /// A gateway stand-in that answers every request only after `delay`.

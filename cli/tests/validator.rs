@@ -1,6 +1,7 @@
-//! `kiln validator` with two honest `kiln miner`s, a copycat and a hostile uploader on a devnet,
-//! the gateway and a fresh Postgres database: every window's verdicts, weights on chain, the
-//! manifests the miners apply, and nothing scored or sent twice.
+//! `kiln validator` with two honest `kiln miner`s, a miner that trains on random rows, a copycat
+//! and a hostile uploader on a devnet, the gateway and a fresh Postgres database: every window's
+//! verdicts, weights on chain, the manifests and checkpoints the miners can apply, a `kill -9`
+//! and restart of the validator, and nothing scored or sent twice.
 
 mod common;
 
@@ -48,28 +49,36 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
     let url = net.gateway.url();
     let gateway = GatewayClient::new(&url, NETUID, Duration::from_secs(30), 2).unwrap();
     let alice = from_secret("//Alice").unwrap();
-    let (dave, eve) = (
+    let (dave, eve, grace) = (
         from_secret("//Dave").unwrap(),
         from_secret("//Eve").unwrap(),
+        from_secret("//Grace").unwrap(),
     );
-    for who in [&dave, &eve] {
+    for who in [&dave, &eve, &grace] {
         net.chain
             .burned_register(NETUID, &alice, &account(who))
             .await
             .unwrap();
     }
+    // Grace is no dev account: her hotkey needs funds for commitment fees.
+    net.chain
+        .transfer(&alice, &account(&grace), 10_000_000_000)
+        .await
+        .unwrap();
     let validator_dir = net.dir.path().join("validator");
     pretrained(&[
         validator_dir.clone(),
         state_dir(&net, "//Bob"),
         state_dir(&net, "//Charlie"),
+        state_dir(&net, "//Grace"),
     ]);
     at_window_start(&net.chain).await;
     let mut miners = [
         MinerProc::start(&net, "//Bob", &url, &[]),
         MinerProc::start(&net, "//Charlie", &url, &[]),
+        MinerProc::start(&net, "//Grace", &url, &["--cheat", "random-data"]),
     ];
-    let mut args: Vec<String> = ["validator", "--json", "--windows", "3", "--chain"]
+    let mut args: Vec<String> = ["validator", "--json", "--listen", "127.0.0.1:0", "--chain"]
         .into_iter()
         .map(String::from)
         .collect();
@@ -83,9 +92,18 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
         db.url.clone(),
         "--state-dir".into(),
         validator_dir.to_str().unwrap().into(),
+        "--checkpoint-every".into(),
+        "1".into(),
     ]);
     args.extend(net.dataset_args.iter().cloned());
-    let mut validator = MinerProc::spawn(&args);
+    let with_windows = |n: &str| {
+        let mut a = args.clone();
+        a.extend(["--windows".into(), n.into()]);
+        a
+    };
+    let mut validator = MinerProc::spawn(&with_windows("3"));
+    let mut killed = false;
+    let mut http = None;
 
     // The cheats act on Bob's commitments as they appear: Dave commits Bob's exact digest a
     // little later; Eve uploads and commits bytes that are not an artifact.
@@ -125,17 +143,80 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
         if let Ok(Some(v)) =
             tokio::time::timeout(Duration::from_millis(50), validator.events.recv()).await
         {
+            if v["event"] == "started" {
+                http = v["listen"].as_str().map(String::from);
+                continue;
+            }
             windows.push(v);
+            if !killed {
+                // `kill -9` right after the first window, while the next one is under way;
+                // the restart resumes from Postgres and scores the remaining two.
+                killed = true;
+                validator.child.kill().unwrap();
+                validator.child.wait().unwrap();
+                validator = MinerProc::spawn(&with_windows("2"));
+            } else if windows.len() == 2 {
+                let addr = http
+                    .clone()
+                    .expect("the restarted validator said where it listens");
+                let (status, body) = http_get(&addr, "/healthz");
+                assert!(status.contains("200"), "{status} {body}");
+                let health: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(health["status"], "ok", "{health}");
+                assert_eq!(
+                    health["last_scored_window"], windows[1]["window"],
+                    "{health}"
+                );
+                let (status, _) = http_get(&addr, "/readyz");
+                assert!(status.contains("200"), "{status}");
+                let (_, metrics) = http_get(&addr, "/metrics");
+                for line in [
+                    "kiln_validator_windows_total 1",
+                    "kiln_validator_submissions_total{outcome=\"evaluated\"}",
+                    "kiln_validator_last_scored_window",
+                    "kiln_validator_evaluation_seconds_count",
+                ] {
+                    assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+                }
+            }
         }
     }
     validator.wait_ok();
 
+    // Across the kill: consecutive windows, each scored and recorded once.
+    let numbers: Vec<u64> = windows
+        .iter()
+        .map(|v| v["window"].as_u64().unwrap())
+        .collect();
+    assert!(numbers.windows(2).all(|p| p[1] == p[0] + 1), "{numbers:?}");
+    let recorded: Vec<i64> = sqlx::query_scalar("SELECT win FROM windows ORDER BY win")
+        .fetch_all(db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded,
+        numbers.iter().map(|&w| w as i64).collect::<Vec<_>>()
+    );
+
+    let grace_uid = net
+        .chain
+        .uid_of(NETUID, &account(&grace))
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
     let (bob, charlie, dave_uid, eve_uid) = ("1", "2", "3", "4");
     for v in &windows {
         let w = v["window"].as_u64().unwrap();
         let outcome = |uid: &str| v["outcomes"][uid].as_str().unwrap_or("none").to_string();
         assert_eq!(outcome(bob), "evaluated", "{v}");
         assert_eq!(outcome(charlie), "evaluated", "{v}");
+        // (On two busy cores a miner can miss a window's deadline.)
+        assert!(
+            ["evaluated", "missing"].contains(&outcome(&grace_uid).as_str()),
+            "{v}"
+        );
+        assert_eq!(v["finals"][grace_uid.as_str()].as_f64(), Some(0.0), "{v}");
         if copied.contains(&w) {
             assert_eq!(outcome(dave_uid), "copy", "{v}");
             assert_eq!(outcome(eve_uid), "invalid", "{v}");
@@ -149,11 +230,12 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
             .iter()
             .map(|x| x["uid"].as_u64().unwrap())
             .collect();
-        assert!(!weighted.contains(&3) && !weighted.contains(&4), "{v}");
-        // Only the honest miners' updates are ever aggregated (a window whose updates were
-        // trained before the previous manifest arrived publishes none).
+        assert!(weighted.iter().all(|u| *u == 1 || *u == 2), "{v}");
+        // A copy or an invalid upload is never aggregated. (The random-data trainer's update
+        // lowers the loss and may be: inclusion does not depend on pay. A window whose updates
+        // were trained before the previous manifest arrived publishes none.)
         if let Some(peers) = v["manifest"]["peers"].as_array() {
-            assert!(peers.iter().all(|p| p == 1 || p == 2), "{v}");
+            assert!(peers.iter().all(|p| p != 3 && p != 4), "{v}");
         }
     }
     assert!(
@@ -161,6 +243,13 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
         "a manifest was published"
     );
     assert!(!copied.is_empty());
+    let evaluated = |uid: &str| {
+        windows
+            .iter()
+            .filter(|v| v["outcomes"][uid] == "evaluated")
+            .count()
+    };
+    assert!(evaluated(&grace_uid) >= 1, "{windows:?}");
     let last = windows.last().unwrap();
     let mut weighted: Vec<u64> = last["weights"]
         .as_array()
@@ -194,6 +283,41 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
             .unwrap();
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|(_, s)| s == "included"), "{rows:?}");
+    // The random-data trainer's assigned-data average never rose above zero.
+    let bma: Vec<f64> = sqlx::query_scalar("SELECT bma FROM scores WHERE uid = $1")
+        .bind(grace_uid.parse::<i32>().unwrap())
+        .fetch_all(db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(bma.len(), 3);
+    assert!(bma.iter().all(|b| *b <= 0.0), "{bma:?}");
+    // Every published manifest names a checkpoint whose bytes load to its result model.
+    let published: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT c.digest, c.model_hash FROM checkpoints c WHERE c.published ORDER BY c.win",
+    )
+    .fetch_all(db.db.pool())
+    .await
+    .unwrap();
+    assert!(!published.is_empty());
+    for (digest, model_hash) in &published {
+        let bytes = gateway
+            .download(&digest.as_slice().try_into().unwrap())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.safetensors"), &bytes).unwrap();
+        let config = kiln_training::ModelConfig::tiny();
+        let model = kiln_training::Model::load_weights(
+            &config,
+            &dir.path().join("model.safetensors"),
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        assert_eq!(
+            model.state_hash().unwrap().as_slice(),
+            model_hash.as_slice()
+        );
+    }
     let reasons: Vec<(i32, String)> =
         sqlx::query_as("SELECT uid, reason FROM penalties ORDER BY win, uid")
             .fetch_all(db.db.pool())
@@ -253,4 +377,75 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
     drop(miners);
     db.drop_database().await.unwrap();
     assert!(!synced.is_empty(), "a miner applied a manifest");
+}
+
+/// On a subnet with commit-reveal v2 on, the validator commits each window's weights and reveals
+/// them in the epoch after the commit, from Postgres, while it goes on scoring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_reveal_weights_are_revealed_one_epoch_later() {
+    let Some(net) = net_with(false, true).await else {
+        return;
+    };
+    let db = TestDb::new().await.unwrap();
+    let mut args: Vec<String> = ["validator", "--json", "--windows", "3", "--listen"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    args.extend([
+        "127.0.0.1:0".into(),
+        "--chain".into(),
+        net.node.ws_url(),
+        "--gateway".into(),
+        net.gateway.url(),
+        "--hotkey-uri".into(),
+        "//Ferdie".into(),
+        "--database-url".into(),
+        db.url.clone(),
+        "--state-dir".into(),
+        net.dir.path().join("validator").to_str().unwrap().into(),
+    ]);
+    args.extend(net.dataset_args.iter().cloned());
+    let mut validator = MinerProc::spawn(&args);
+    let mut windows = Vec::new();
+    while windows.len() < 3 {
+        let v = validator.next(120).await;
+        if v["event"] == "window" {
+            windows.push(v);
+        }
+    }
+    validator.wait_ok();
+
+    // Nobody mined: each window weights the validator itself (uid 0).
+    // (window, status, commit block, inclusion block, error)
+    type Row = (i64, String, Option<i64>, Option<i64>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT win, status, commit_block, block, error FROM weight_submissions ORDER BY win",
+    )
+    .fetch_all(db.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let tempo = i64::from(TEMPO);
+    let mut revealed = 0;
+    for (win, status, commit, reveal, error) in &rows {
+        let commit = commit.unwrap_or_else(|| panic!("window {win} was not committed: {error:?}"));
+        match status.as_str() {
+            "included" => {
+                let reveal = reveal.unwrap();
+                assert_eq!(reveal / tempo, commit / tempo + 1, "{rows:?}");
+                revealed += 1;
+            }
+            // The last commit may still wait for its epoch when the validator stops.
+            "committed" => assert_eq!(*win, rows[2].0, "{rows:?}"),
+            other => panic!("window {win}: {other} {error:?}"),
+        }
+    }
+    assert!(revealed >= 2, "{rows:?}");
+    let on_chain = net
+        .chain
+        .weights_of(NETUID, 0, BlockSel::Latest)
+        .await
+        .unwrap();
+    assert_eq!(on_chain, [(0, 65535)]);
+    db.drop_database().await.unwrap();
 }

@@ -17,7 +17,9 @@ pub mod state;
 pub mod sync;
 
 pub use deadline::{CommitDecision, decide};
-pub use node::{Miner, MinerConfig, MinerEvent, Outcome, RunError, StartError, WindowReport};
+pub use node::{
+    Cheat, Miner, MinerConfig, MinerEvent, Outcome, RunError, StartError, WindowReport,
+};
 pub use round::{RoundError, WindowUpdate, produce};
 pub use state::{Identity, MinerState, StateError};
 pub use sync::{ModelSync, SyncError};

@@ -11,7 +11,7 @@ use crate::sync::{self, ModelSync, SyncError};
 use bytes::Bytes;
 use futures::StreamExt;
 use kiln_protocol::artifact::ArtifactHeader;
-use kiln_protocol::assignment::{AssignmentError, assigned_pool};
+use kiln_protocol::assignment::{AssignmentError, assigned_pool, random_pool};
 use kiln_protocol::codec::GeometryError;
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
 use kiln_protocol::{Digest, Hparams, HparamsError, WindowClock};
@@ -64,6 +64,15 @@ pub struct MinerConfig {
     pub locator: String,
     /// Stop after this many windows (default: run until stopped).
     pub windows: Option<u64>,
+    /// Misbehave on purpose (demonstrations and validator tests).
+    pub cheat: Option<Cheat>,
+}
+
+/// Ways a miner can misbehave on purpose, so that validators can be shown to catch them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cheat {
+    /// Train on rows drawn from the whole dataset instead of the assigned pool.
+    RandomData,
 }
 
 /// What happened in one window.
@@ -615,14 +624,23 @@ impl Miner {
 
     async fn rows(&self, window: u64) -> Result<Vec<u32>, RowsError> {
         let d = &self.cfg.hparams.data;
-        let pool = assigned_pool(
-            self.cfg.netuid,
-            self.uid,
-            &self.account.0,
-            window,
-            self.dataset.rows(),
-            d.pool_rows as usize,
-        )?;
+        let pool = match self.cfg.cheat {
+            None => assigned_pool(
+                self.cfg.netuid,
+                self.uid,
+                &self.account.0,
+                window,
+                self.dataset.rows(),
+                d.pool_rows as usize,
+            )?,
+            Some(Cheat::RandomData) => random_pool(
+                self.cfg.netuid,
+                window,
+                &self.account.0,
+                self.dataset.rows(),
+                d.pool_rows as usize,
+            )?,
+        };
         let used = (self.cfg.hparams.inner.steps as usize * d.batch_rows as usize).min(pool.len());
         Ok(self.dataset.read_rows(&pool[..used]).await?)
     }

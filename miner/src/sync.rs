@@ -403,6 +403,7 @@ mod tests {
             base_model_hash: base,
             result_model_hash: [7; 32],
             prev_manifest: [0; 32],
+            checkpoint: [0; 32],
             peers: vec![
                 Peer {
                     uid: 1,

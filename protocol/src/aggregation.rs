@@ -5,11 +5,15 @@
 //! Manifests form a hash chain: each names the model state it applies to (`base_model_hash`),
 //! the state it produces (`result_model_hash`) and the previous manifest's blake3 (all zeros for
 //! the first manifest of a run, whose base is the genesis model). A node that missed manifests
-//! walks the chain back to its own model hash and applies the missing ones in order.
+//! walks the chain back to its own model hash and applies the missing ones in order. Every few
+//! windows a manifest also names a published checkpoint of its result model (the blake3 of its
+//! `model.safetensors`, fetched like an artifact), so a new node can start there instead of at
+//! genesis.
 //!
 //! ```text
 //! magic "kilnAGG1" (8) | netuid u16 | window u64 | hparams_hash [32] | base_model_hash [32]
-//! | result_model_hash [32] | prev_manifest [32] | peers u16 | per peer: uid u16, blake3 [32]
+//! | result_model_hash [32] | prev_manifest [32] | checkpoint [32] | peers u16
+//! | per peer: uid u16, blake3 [32]
 //! ```
 //!
 //! Integers are little-endian; peers are in strictly increasing uid order (so the encoding is
@@ -23,7 +27,7 @@ use thiserror::Error;
 pub const MAGIC: [u8; 8] = *b"kilnAGG1";
 /// Most peers one manifest may include (uids are 16-bit; subnets hold at most 4096 neurons).
 pub const MAX_PEERS: usize = 4096;
-const FIXED_LEN: usize = 8 + 2 + 8 + 32 * 4 + 2;
+const FIXED_LEN: usize = 8 + 2 + 8 + 32 * 5 + 2;
 const PEER_LEN: usize = 2 + 32;
 /// Longest encoded manifest.
 pub const MAX_LEN: usize = FIXED_LEN + MAX_PEERS * PEER_LEN;
@@ -52,6 +56,8 @@ pub struct AggregationManifest {
     pub result_model_hash: Digest,
     /// blake3 of the previous manifest (all zeros: none, `base_model_hash` is the genesis model).
     pub prev_manifest: Digest,
+    /// blake3 of the published `model.safetensors` of the result model (all zeros: none).
+    pub checkpoint: Digest,
     /// The included artifacts, by increasing uid.
     pub peers: Vec<Peer>,
 }
@@ -99,6 +105,11 @@ impl AggregationManifest {
         Ok(())
     }
 
+    /// The published checkpoint of the result model, if this manifest names one.
+    pub fn checkpoint(&self) -> Option<Digest> {
+        (self.checkpoint != [0; 32]).then_some(self.checkpoint)
+    }
+
     /// Whether this is the first manifest of a run (no previous manifest).
     pub fn is_first(&self) -> bool {
         self.prev_manifest == [0; 32]
@@ -115,6 +126,7 @@ impl AggregationManifest {
         out.extend_from_slice(&self.base_model_hash);
         out.extend_from_slice(&self.result_model_hash);
         out.extend_from_slice(&self.prev_manifest);
+        out.extend_from_slice(&self.checkpoint);
         out.extend_from_slice(&(self.peers.len() as u16).to_le_bytes());
         for p in &self.peers {
             out.extend_from_slice(&p.uid.to_le_bytes());
@@ -166,6 +178,7 @@ impl AggregationManifest {
             base_model_hash: digest(50),
             result_model_hash: digest(82),
             prev_manifest: digest(114),
+            checkpoint: digest(146),
             peers,
         };
         manifest.validate()?;
@@ -185,6 +198,7 @@ mod tests {
             base_model_hash: [2; 32],
             result_model_hash: if peers == 0 { [2; 32] } else { [3; 32] },
             prev_manifest: [4; 32],
+            checkpoint: [5; 32],
             peers: (0..peers)
                 .map(|i| Peer {
                     uid: (i * 3) as u16,

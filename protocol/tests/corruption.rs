@@ -441,6 +441,7 @@ fn hundred_thousand_aggregation_manifest_mutations_never_panic() {
         base_model_hash: [6; 32],
         result_model_hash: if peers == 0 { [6; 32] } else { [7; 32] },
         prev_manifest: [8; 32],
+        checkpoint: [9; 32],
         peers: (0..peers)
             .map(|i| Peer {
                 uid: i * 2,
@@ -463,4 +464,18 @@ fn hundred_thousand_aggregation_manifest_mutations_never_panic() {
         }
     }
     assert!(rejected > 20_000, "rejected {rejected}");
+}
+
+#[test]
+fn the_committed_aggregation_fuzz_seed_is_a_valid_manifest() {
+    use kiln_protocol::aggregation::AggregationManifest;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/seeds/aggregation_decode/two-peers"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let m = AggregationManifest::decode(&bytes).unwrap();
+    assert_eq!(m.peers.len(), 2);
+    assert_eq!(m.checkpoint(), Some([4; 32]));
+    assert_eq!(m.encode().unwrap(), bytes);
 }

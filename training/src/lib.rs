@@ -26,7 +26,7 @@ pub mod eval;
 pub mod inner;
 pub mod optim;
 
-pub use checkpoint::CheckpointError;
+pub use checkpoint::{CheckpointError, WEIGHTS_FILE};
 pub use eval::{EvalError, mean_loss, outer_step, outer_step_from_messages, with_update};
 pub use inner::{
     InnerConfig, InnerOutcome, NamedDelta, TrainError, train_inner, train_inner_until,

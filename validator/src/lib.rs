@@ -14,12 +14,16 @@
 //! Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
 //! Persistence: [`db`] (Postgres, one transaction per window).
 //! Audit: [`replay`] recomputes a recorded window's scores and weights.
-//! The async shell: [`node`] ([`node::Validator`]: chain, gateway, model, database).
+//! The async shell: [`node`] ([`node::Validator`]: chain, gateway, model, database), with
+//! [`checkpoint`] (crash-safe model files), [`metrics`] and its HTTP port [`http`].
 
+pub mod checkpoint;
 pub mod checks;
 pub mod db;
 pub mod evaluate;
+pub mod http;
 pub mod machine;
+pub mod metrics;
 pub mod node;
 pub mod rating;
 pub mod replay;

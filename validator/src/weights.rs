@@ -53,3 +53,36 @@ impl RankSchedule {
             .collect()
     }
 }
+
+/// The first block at which to reveal a commit-reveal v2 commit included at `commit_block`:
+/// one block into the epoch `period` epochs after the commit's, with the epoch of block `b`
+/// being `b / tempo`. Sent then, the reveal lands inside its one valid epoch with `tempo - 2`
+/// blocks to spare.
+pub fn reveal_block(commit_block: u64, tempo: u16, period: u64) -> u64 {
+    let tempo = u64::from(tempo.max(1));
+    (commit_block / tempo + period) * tempo + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_reveal_falls_in_the_reveal_epoch(c in 0u64..1 << 40, tempo in 3u16..400, period in 1u64..100) {
+            let t = u64::from(tempo);
+            let at = reveal_block(c, tempo, period);
+            prop_assert_eq!(at / t, c / t + period);
+            // Sent at `at`, included at `at + 1`: still the reveal epoch.
+            prop_assert_eq!((at + 1) / t, c / t + period);
+        }
+    }
+
+    #[test]
+    fn reveal_examples() {
+        assert_eq!(reveal_block(0, 10, 1), 11);
+        assert_eq!(reveal_block(19, 10, 1), 21);
+        assert_eq!(reveal_block(20, 10, 2), 41);
+    }
+}

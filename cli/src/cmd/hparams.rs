@@ -51,7 +51,8 @@ pub(crate) fn load(path: &PathBuf) -> Result<Hparams> {
     parsed.with_context(|| format!("in {}", path.display()))
 }
 
-fn preset(name: &str) -> Result<Hparams> {
+/// A named preset, or an error listing the presets.
+pub(crate) fn preset(name: &str) -> Result<Hparams> {
     match Hparams::preset(name) {
         Some(h) => Ok(h),
         None => bail!(

@@ -5,13 +5,11 @@ use super::hparams::hex;
 use super::keys::KeyArgs;
 use anyhow::{Context, Result};
 use clap::Args;
-use kiln_miner::{Miner, MinerConfig, MinerEvent, Outcome};
-use kiln_protocol::Hparams;
+use kiln_miner::{Cheat, Miner, MinerConfig, MinerEvent, Outcome};
 use kiln_runtime_client::keys::parse_account;
-use kiln_runtime_client::{Client, ClientOptions, Network};
+use kiln_runtime_client::{Client, ClientOptions};
 use kiln_storage_gateway::GatewayClient;
 use kiln_storage_gateway::server::MetricsServer;
-use kiln_training::{DeviceSpec, ModelConfig};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,47 +18,15 @@ use std::time::Duration;
 /// Arguments of `kiln miner`.
 #[derive(Debug, Args)]
 pub(crate) struct MinerArgs {
-    /// `finney`, `test`, `local` (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
-    #[arg(long, env = "KILN_CHAIN", default_value = "local")]
-    chain: Network,
-    /// The subnet.
-    #[arg(long, env = "KILN_NETUID", default_value_t = 1)]
-    netuid: u16,
+    #[command(flatten)]
+    node: super::node::NodeArgs,
     #[command(flatten)]
     keys: KeyArgs,
-    /// The storage gateway artifacts are uploaded to and manifests downloaded from.
-    #[arg(
-        long,
-        env = "KILN_GATEWAY_URL",
-        default_value = "http://127.0.0.1:8780"
-    )]
-    gateway: String,
-    /// Locator written into commitments (where validators fetch the artifact).
-    #[arg(long, env = "KILN_LOCATOR", default_value = "gw")]
-    locator: String,
-    /// Run parameters preset (the subnet's run), or `--hparams FILE`.
-    #[arg(long, env = "KILN_PRESET", default_value = "tiny")]
-    preset: String,
-    /// Run parameters file (TOML or JSON), e.g. the one the subnet's validator publishes.
-    #[arg(long, env = "KILN_HPARAMS", conflicts_with = "preset")]
-    hparams: Option<PathBuf>,
-    /// Genesis model architecture preset: tiny, small, 1b, 8b, 72b.
-    #[arg(long, env = "KILN_MODEL", default_value = "tiny")]
-    model: String,
-    /// Genesis model as a Hugging Face `config.json` instead of a preset.
-    #[arg(long, env = "KILN_MODEL_CONFIG", conflicts_with = "model")]
-    model_config: Option<PathBuf>,
-    /// Genesis model initialization seed.
-    #[arg(long, env = "KILN_INIT_SEED", default_value_t = 0)]
-    init_seed: u64,
     #[command(flatten)]
     data: super::source::DatasetArgs,
     /// Folder for the error-feedback state and the model checkpoint.
     #[arg(long, env = "KILN_STATE_DIR", default_value = "kiln-data/miner")]
     state_dir: PathBuf,
-    /// `cpu` or `cuda:N`.
-    #[arg(long, env = "KILN_DEVICE", default_value = "cpu")]
-    device: DeviceSpec,
     /// Rows per forward/backward pass (must divide the hparams' batch rows).
     #[arg(long, env = "KILN_MICRO_BATCH_ROWS")]
     micro_batch_rows: Option<usize>,
@@ -86,6 +52,17 @@ pub(crate) struct MinerArgs {
     /// Print one JSON object per event on stdout instead of text lines.
     #[arg(long, env = "KILN_JSON")]
     json: bool,
+    /// Misbehave on purpose, to demonstrate and test validators (who give such a miner no
+    /// weight): `random-data` trains on rows other than the assignment.
+    #[arg(long, env = "KILN_CHEAT", value_enum)]
+    cheat: Option<CheatArg>,
+}
+
+/// `--cheat` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CheatArg {
+    /// Train on rows other than the assignment.
+    RandomData,
 }
 
 impl MinerArgs {
@@ -98,32 +75,28 @@ impl MinerArgs {
     }
 
     fn config(&self) -> Result<MinerConfig> {
-        let hparams = match &self.hparams {
-            Some(path) => super::hparams::load(path)?,
-            None => Hparams::preset(&self.preset)
-                .with_context(|| format!("unknown preset {:?}", self.preset))?,
-        };
-        let model = match &self.model_config {
-            Some(path) => ModelConfig::read(path)?,
-            None => ModelConfig::preset(&self.model)?,
-        };
+        let hparams = self.node.hparams()?;
+        let model = self.node.model()?;
         let manifest_wait_blocks = self
             .manifest_wait_blocks
             .unwrap_or(hparams.window.commit_grace_blocks + hparams.window.blocks_per_window / 4);
         Ok(MinerConfig {
-            netuid: self.netuid,
+            netuid: self.node.netuid,
             hparams,
             model,
-            init_seed: self.init_seed,
-            device: self.device.open()?,
+            init_seed: self.node.init_seed,
+            device: self.node.device.open()?,
             state_dir: self.state_dir.clone(),
             micro_batch_rows: self.micro_batch_rows,
             schedule_windows: self.schedule_windows,
             commit_margin: self.commit_margin,
             manifest_wait_blocks,
             validator: self.validator.as_deref().map(parse_account).transpose()?,
-            locator: self.locator.clone(),
+            locator: self.node.locator.clone(),
             windows: self.windows,
+            cheat: self.cheat.map(|c| match c {
+                CheatArg::RandomData => Cheat::RandomData,
+            }),
         })
     }
 
@@ -140,8 +113,13 @@ impl MinerArgs {
             }
             None => None,
         };
-        let chain = Client::connect(self.chain.clone(), ClientOptions::default()).await?;
-        let gateway = GatewayClient::new(&self.gateway, self.netuid, Duration::from_secs(120), 3)?;
+        let chain = Client::connect(self.node.chain.clone(), ClientOptions::default()).await?;
+        let gateway = GatewayClient::new(
+            &self.node.gateway,
+            self.node.netuid,
+            Duration::from_secs(120),
+            3,
+        )?;
         let dataset = self.data.open().await?;
         let (miner, started) = Miner::start(config, chain, gateway, dataset, hotkey).await?;
         let json = self.json;

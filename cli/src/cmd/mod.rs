@@ -10,6 +10,7 @@ pub(crate) mod hparams;
 pub(crate) mod keys;
 pub(crate) mod miner;
 pub(crate) mod model;
+pub(crate) mod node;
 pub(crate) mod s3;
 pub(crate) mod source;
 pub(crate) mod validator;

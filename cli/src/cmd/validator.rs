@@ -5,12 +5,11 @@ use super::hparams::hex;
 use super::keys::KeyArgs;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use kiln_protocol::Hparams;
-use kiln_runtime_client::{Client, ClientOptions, Network};
+use kiln_runtime_client::{Client, ClientOptions};
 use kiln_storage_gateway::GatewayClient;
-use kiln_storage_gateway::server::MetricsServer;
-use kiln_training::{DeviceSpec, ModelConfig};
+use kiln_storage_gateway::server::prometheus;
 use kiln_validator::db::Db;
+use kiln_validator::http::{self, HttpState};
 use kiln_validator::node::{Validator, ValidatorConfig, WindowSummary};
 use kiln_validator::replay::replay;
 use kiln_validator::weights::RankSchedule;
@@ -24,50 +23,18 @@ use std::time::Duration;
 pub(crate) struct ValidatorArgs {
     #[command(subcommand)]
     command: Option<ValidatorCmd>,
-    /// `finney`, `test`, `local` (ws://127.0.0.1:9944), or a ws:// / wss:// URL.
-    #[arg(long, env = "KILN_CHAIN", default_value = "local")]
-    chain: Network,
-    /// The subnet.
-    #[arg(long, env = "KILN_NETUID", default_value_t = 1)]
-    netuid: u16,
+    #[command(flatten)]
+    node: super::node::NodeArgs,
     #[command(flatten)]
     keys: KeyArgs,
     /// Postgres URL (one database per validator and run); required to validate.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-    /// The storage gateway artifacts are fetched from and manifests published to.
-    #[arg(
-        long,
-        env = "KILN_GATEWAY_URL",
-        default_value = "http://127.0.0.1:8780"
-    )]
-    gateway: String,
-    /// Locator written into manifest commitments.
-    #[arg(long, env = "KILN_LOCATOR", default_value = "gw")]
-    locator: String,
-    /// Run parameters preset, or `--hparams FILE`.
-    #[arg(long, env = "KILN_PRESET", default_value = "tiny")]
-    preset: String,
-    /// Run parameters file (TOML or JSON).
-    #[arg(long, env = "KILN_HPARAMS")]
-    hparams: Option<PathBuf>,
-    /// Genesis model architecture preset.
-    #[arg(long, env = "KILN_MODEL", default_value = "tiny")]
-    model: String,
-    /// Genesis model as a Hugging Face `config.json` instead of a preset.
-    #[arg(long, env = "KILN_MODEL_CONFIG")]
-    model_config: Option<PathBuf>,
-    /// Genesis model initialization seed.
-    #[arg(long, env = "KILN_INIT_SEED", default_value_t = 0)]
-    init_seed: u64,
     #[command(flatten)]
     data: super::source::DatasetArgs,
     /// Folder of the validator's model checkpoint.
     #[arg(long, env = "KILN_STATE_DIR", default_value = "kiln-data/validator")]
     state_dir: PathBuf,
-    /// `cpu` or `cuda:N`.
-    #[arg(long, env = "KILN_DEVICE", default_value = "cpu")]
-    device: DeviceSpec,
     /// Rows per forward pass when evaluating.
     #[arg(long, env = "KILN_EVAL_MICRO_BATCH_ROWS", default_value_t = 32)]
     micro_batch_rows: usize,
@@ -83,15 +50,22 @@ pub(crate) struct ValidatorArgs {
     /// Largest artifact fetched, in bytes.
     #[arg(long, env = "KILN_MAX_ARTIFACT_BYTES", default_value_t = 2 << 30)]
     max_artifact_bytes: u64,
+    /// Publish a checkpoint of the model with the manifest of every window divisible by this
+    /// (0: never).
+    #[arg(long, env = "KILN_CHECKPOINT_EVERY", default_value_t = 10)]
+    checkpoint_every: u64,
+    /// `/healthz` reports stale (503) once no block has arrived for this many seconds.
+    #[arg(long, env = "KILN_STALE_AFTER_SECS", default_value_t = 120)]
+    stale_after_secs: u64,
     /// The subnet's weights version key.
     #[arg(long, env = "KILN_WEIGHTS_VERSION_KEY", default_value_t = 0)]
     version_key: u64,
     /// Stop after scoring this many windows.
     #[arg(long, env = "KILN_WINDOWS")]
     windows: Option<u64>,
-    /// Serve Prometheus metrics on this address.
-    #[arg(long, env = "KILN_METRICS_LISTEN")]
-    metrics_listen: Option<SocketAddr>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address (port 0: any free port).
+    #[arg(long, env = "KILN_LISTEN", default_value = "127.0.0.1:8781")]
+    listen: SocketAddr,
     /// Print one JSON object per scored window on stdout instead of text lines.
     #[arg(long, env = "KILN_JSON")]
     json: bool,
@@ -119,21 +93,14 @@ struct ReplayArgs {
         hide_env_values = true
     )]
     database_url: String,
-    /// Run parameters preset the validator ran with, or `--hparams FILE`.
-    #[arg(long, env = "KILN_PRESET", default_value = "tiny")]
-    preset: String,
-    /// Run parameters file.
-    #[arg(long, env = "KILN_HPARAMS")]
-    hparams: Option<PathBuf>,
+    /// The run parameters the validator ran with.
+    #[command(flatten)]
+    run: super::node::HparamsArgs,
 }
 
 impl ReplayArgs {
     async fn run(self) -> Result<()> {
-        let h = match &self.hparams {
-            Some(path) => super::hparams::load(path)?,
-            None => Hparams::preset(&self.preset)
-                .with_context(|| format!("unknown preset {:?}", self.preset))?,
-        };
+        let h = self.run.load()?;
         let db = Db::connect(&self.database_url)
             .await
             .context("connecting to Postgres")?;
@@ -181,22 +148,15 @@ impl ValidatorArgs {
     }
 
     fn config(&self) -> Result<ValidatorConfig> {
-        let hparams = match &self.hparams {
-            Some(path) => super::hparams::load(path)?,
-            None => Hparams::preset(&self.preset)
-                .with_context(|| format!("unknown preset {:?}", self.preset))?,
-        };
-        let model = match &self.model_config {
-            Some(path) => ModelConfig::read(path)?,
-            None => ModelConfig::preset(&self.model)?,
-        };
+        let hparams = self.node.hparams()?;
+        let model = self.node.model()?;
         Ok(ValidatorConfig {
-            netuid: self.netuid,
+            netuid: self.node.netuid,
             hparams,
             model,
-            init_seed: self.init_seed,
-            device: self.device.open()?,
-            device_name: self.device.to_string(),
+            init_seed: self.node.init_seed,
+            device: self.node.device.open()?,
+            device_name: self.node.device.to_string(),
             state_dir: self.state_dir.clone(),
             micro_batch_rows: self.micro_batch_rows,
             max_evaluations: self.max_evaluations,
@@ -204,7 +164,8 @@ impl ValidatorArgs {
             fetch_concurrency: self.fetch_concurrency,
             max_artifact_bytes: self.max_artifact_bytes,
             version_key: self.version_key,
-            locator: self.locator.clone(),
+            locator: self.node.locator.clone(),
+            checkpoint_every: self.checkpoint_every,
             windows: self.windows,
         })
     }
@@ -212,24 +173,35 @@ impl ValidatorArgs {
     async fn run_async(self) -> Result<()> {
         let config = self.config()?;
         let hotkey = self.keys.hotkey()?;
-        let _metrics = match self.metrics_listen {
-            Some(addr) => Some(
-                MetricsServer::start(addr)
-                    .await
-                    .with_context(|| format!("serving metrics on {addr}"))?,
-            ),
-            None => None,
-        };
         let url = self
             .database_url
             .as_deref()
             .context("--database-url (or DATABASE_URL) is required")?;
         let db = Db::connect(url).await.context("connecting to Postgres")?;
-        let chain = Client::connect(self.chain.clone(), ClientOptions::default()).await?;
-        let gateway = GatewayClient::new(&self.gateway, self.netuid, Duration::from_secs(60), 2)?;
+        let chain = Client::connect(self.node.chain.clone(), ClientOptions::default()).await?;
+        let gateway = GatewayClient::new(
+            &self.node.gateway,
+            self.node.netuid,
+            Duration::from_secs(60),
+            2,
+        )?;
         let dataset = self.data.open().await?;
         let validator = Validator::start(config, chain, gateway, db, dataset, hotkey).await?;
-        eprintln!("kiln validator: uid {}", validator.uid());
+        let state = HttpState {
+            db: validator.db().clone(),
+            health: validator.health(),
+            stale_after: Duration::from_secs(self.stale_after_secs),
+            prometheus: prometheus(),
+        };
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .with_context(|| format!("listening on {}", self.listen))?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(http::serve(listener, http::router(state), async move {
+            let _ = stopped.await;
+        }));
+        print_started(validator.uid(), addr, self.json);
         let json = self.json;
         validator
             .run(
@@ -237,7 +209,20 @@ impl ValidatorArgs {
                 super::miner::shutdown_signal(),
             )
             .await?;
+        let _ = stop.send(());
+        server.await??;
         Ok(())
+    }
+}
+
+fn print_started(uid: u16, addr: SocketAddr, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"event": "started", "uid": uid, "listen": addr.to_string()})
+        );
+    } else {
+        println!("kiln validator: uid {uid}; http://{addr}/healthz, /readyz, /metrics");
     }
 }
 

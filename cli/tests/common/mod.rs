@@ -26,6 +26,8 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 pub const NETUID: u16 = 1;
 /// 20 blocks per window (tiny preset) of 300 ms: 6 s windows, 1.2 s of grace.
 pub const BLOCK_MS: u64 = 300;
+/// Blocks per epoch of the test subnet.
+pub const TEMPO: u16 = 10;
 
 pub struct Net {
     /// How miners reach the dataset: a folder, or the S3 bucket with a local shard cache.
@@ -40,6 +42,11 @@ pub struct Net {
 /// A devnet with Bob and Charlie registered, a gateway over S3 (`s3`) or a local folder, and a
 /// synthetic dataset.
 pub async fn net(s3: bool) -> Option<Net> {
+    net_with(s3, false).await
+}
+
+/// [`net`], with commit-reveal v2 on or off on the subnet.
+pub async fn net_with(s3: bool, commit_reveal: bool) -> Option<Net> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let weed = if s3 {
         match SeaweedFs::start().await {
@@ -59,7 +66,10 @@ pub async fn net(s3: bool) -> Option<Net> {
         port: 0,
         block_time_ms: BLOCK_MS,
         instant: false,
-        genesis: dev::genesis(vec![dev::fast_subnet(NETUID, 10)]),
+        genesis: dev::genesis(vec![kiln_devnet_runtime::subtensor::GenesisSubnet {
+            commit_reveal,
+            ..dev::fast_subnet(NETUID, TEMPO)
+        }]),
     })
     .await
     .unwrap();
@@ -261,4 +271,26 @@ pub async fn commitment_at(chain: &Client, hotkey: &Keypair, block: u64) -> Opti
         .into_iter()
         .find(|c| c.hotkey == who)
         .map(|c| c.kiln().unwrap().unwrap())
+}
+
+/// A free 127.0.0.1 port, as `ip:port`.
+pub fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// `GET path` over plain HTTP/1.1: (status line, body).
+pub fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.lines().next().unwrap_or_default().to_string();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
 }

@@ -25,36 +25,44 @@ impl Db {
             .collect()
     }
 
-    /// Records a published manifest and moves the validator state to its result, in one
-    /// transaction.
+    /// Records a manifest (not yet published: no commit block) with its checkpoint's size when
+    /// it names one, and moves the validator state to its result, in one transaction.
     pub async fn save_manifest(
         &self,
         manifest: &kiln_protocol::AggregationManifest,
         digest: &Digest,
         bytes: &[u8],
-        commit_block: Option<u64>,
+        checkpoint_len: Option<u64>,
     ) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
+        let win = i64_of(manifest.window, "window")?;
         let peers: Vec<i32> = manifest.peers.iter().map(|p| i32::from(p.uid)).collect();
         sqlx::query(
             "INSERT INTO manifests (win, digest, base_model_hash, result_model_hash,
-                                    prev_manifest, peers, bytes, commit_block)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                    prev_manifest, peers, bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(i64_of(manifest.window, "window")?)
+        .bind(win)
         .bind(digest.as_slice())
         .bind(manifest.base_model_hash.as_slice())
         .bind(manifest.result_model_hash.as_slice())
         .bind(manifest.prev_manifest.as_slice())
         .bind(&peers)
         .bind(bytes)
-        .bind(
-            commit_block
-                .map(|b| i64_of(b, "commit_block"))
-                .transpose()?,
-        )
         .execute(&mut *tx)
         .await?;
+        if let (Some(ck), Some(len)) = (manifest.checkpoint(), checkpoint_len) {
+            sqlx::query(
+                "INSERT INTO checkpoints (win, model_hash, digest, byte_len)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(win)
+            .bind(manifest.result_model_hash.as_slice())
+            .bind(ck.as_slice())
+            .bind(i64_of(len, "byte_len")?)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "UPDATE validator_state SET model_hash = $1, last_manifest = $2, updated_at = now()
              WHERE id = 1",
@@ -65,6 +73,66 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records that window `window`'s manifest (and its checkpoint, if any) is uploaded and
+    /// committed at `block`.
+    pub async fn manifest_published(&self, window: u64, block: u64) -> Result<(), DbError> {
+        let win = i64_of(window, "window")?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE manifests SET commit_block = $2 WHERE win = $1")
+            .bind(win)
+            .bind(i64_of(block, "block")?)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE checkpoints SET published = true WHERE win = $1")
+            .bind(win)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest manifest if it is not committed yet: (window, digest, bytes).
+    pub async fn unpublished_manifest(&self) -> Result<Option<(u64, Digest, Vec<u8>)>, DbError> {
+        let row = sqlx::query(
+            "SELECT win, digest, bytes, commit_block FROM manifests ORDER BY win DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        if r.try_get::<Option<i64>, _>("commit_block")?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some((
+            u64_of(r.try_get("win")?, "win")?,
+            digest_of(r.try_get("digest")?, "digest")?,
+            r.try_get("bytes")?,
+        )))
+    }
+
+    /// Published checkpoints, newest first: (window, model state hash, blake3, bytes).
+    pub async fn checkpoints(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(u64, Digest, Digest, u64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT win, model_hash, digest, byte_len FROM checkpoints
+             WHERE published ORDER BY win DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    u64_of(r.try_get("win")?, "win")?,
+                    digest_of(r.try_get("model_hash")?, "model_hash")?,
+                    digest_of(r.try_get("digest")?, "digest")?,
+                    u64_of(r.try_get("byte_len")?, "byte_len")?,
+                ))
+            })
+            .collect()
     }
 
     /// How many manifests behind the current model each recorded model hash is (the current

@@ -567,5 +567,7 @@ async fn insert_scores(
 }
 
 mod history;
+mod reveal;
+pub use reveal::PendingRevealRow;
 /// A throwaway database per test on the machine's Postgres.
 pub mod testing;

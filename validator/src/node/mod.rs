@@ -1,13 +1,19 @@
 //! The validator's async shell: it feeds each window's [`WindowMachine`] with chain reads,
 //! downloads and measurements, and performs its actions (Postgres, weights, manifests).
+//!
+//! Phases with their own file: [`weights`] (the Weights phase) and [`publish`] (Aggregate).
 
+mod publish;
+mod weights;
+
+use crate::checkpoint::ModelFiles;
 use crate::db::{Db, DbError, Persisted};
 use crate::evaluate::{EvalConfig, clip_scales_by_miner, clipped, measure, random_loss};
+use crate::http::Health;
 use crate::machine::{Action, Input, MachineConfig, Member, WindowMachine};
+use crate::metrics::ValidatorMetrics;
 use crate::window::{Download, Posted};
-use bytes::Bytes;
 use futures::StreamExt;
-use kiln_protocol::aggregation::{AggregationManifest, Peer};
 use kiln_protocol::assignment::{assigned_pool, random_pool};
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
 use kiln_protocol::{Digest, Hparams, SparseTensor, WindowClock};
@@ -16,7 +22,7 @@ use kiln_runtime_client::keys::account;
 use kiln_runtime_client::{AccountId32, BlockSel, Client, Keypair, WindowEvent};
 use kiln_storage_gateway::{GatewayClient, GatewayClientError};
 use kiln_training::data::Dataset;
-use kiln_training::{Model, ModelConfig, outer_step_from_messages};
+use kiln_training::{Model, ModelConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +60,8 @@ pub struct ValidatorConfig {
     pub version_key: u64,
     /// Locator written into manifest commitments.
     pub locator: String,
+    /// Publish a checkpoint with the manifest of every window divisible by this (0: never).
+    pub checkpoint_every: u64,
     /// Stop after scoring this many windows.
     pub windows: Option<u64>,
 }
@@ -115,6 +123,9 @@ pub struct Validator {
     model: Arc<Model>,
     model_hash: Digest,
     last_manifest: Option<Digest>,
+    files: ModelFiles,
+    health: Arc<Health>,
+    metrics: ValidatorMetrics,
 }
 
 impl std::fmt::Debug for Validator {
@@ -158,13 +169,15 @@ impl Validator {
             .uid_of(cfg.netuid, &account)
             .await?
             .ok_or_else(|| ValidatorError::NotRegistered(account.to_string()))?;
-        let dir = cfg.state_dir.join("model");
-        let model = if dir.join("model.safetensors").exists() {
-            Model::load(&dir, &cfg.device).map_err(model_err)?
-        } else {
-            Model::init(&cfg.model, cfg.init_seed, &cfg.device).map_err(model_err)?
-        };
-        let genesis = model.state_hash().map_err(model_err)?;
+        let files = ModelFiles::new(&cfg.state_dir);
+        let current = files.current(&cfg.device).map_err(model_err)?;
+        let genesis = match &current {
+            Some(m) => m.state_hash(),
+            None => Model::init(&cfg.model, cfg.init_seed, &cfg.device)
+                .map_err(model_err)?
+                .state_hash(),
+        }
+        .map_err(model_err)?;
         let state = db
             .claim(
                 cfg.netuid,
@@ -173,14 +186,17 @@ impl Validator {
                 &genesis,
             )
             .await?;
-        let model_hash = model.state_hash().map_err(model_err)?;
-        if model_hash != state.model_hash {
-            return Err(ValidatorError::Model(format!(
-                "the checkpoint in {} is not the model the database names ({})",
-                dir.display(),
-                hex::encode(state.model_hash)
-            )));
-        }
+        let model = if current.is_none() && state.model_hash == genesis {
+            let model = Model::init(&cfg.model, cfg.init_seed, &cfg.device).map_err(model_err)?;
+            files.stage(&model).map_err(model_err)?;
+            files.promote().map_err(model_err)?;
+            model
+        } else {
+            files
+                .recover(&state.model_hash, current, &cfg.device)
+                .map_err(model_err)?
+        };
+        let model_hash = state.model_hash;
         Ok(Validator {
             clock,
             chain,
@@ -193,6 +209,9 @@ impl Validator {
             model: Arc::new(model),
             model_hash,
             last_manifest: state.last_manifest,
+            files,
+            health: Arc::new(Health::default()),
+            metrics: ValidatorMetrics,
             cfg,
         })
     }
@@ -200,6 +219,16 @@ impl Validator {
     /// The validator's uid.
     pub fn uid(&self) -> u16 {
         self.uid
+    }
+
+    /// Progress shared with the HTTP port.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
+    }
+
+    /// The database handle (for the HTTP port).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Scores windows as they close, from the one after the last scored (or the current one on
@@ -214,6 +243,16 @@ impl Validator {
             .window_events(self.clock)
             .await
             .map_err(|e| ValidatorError::Stream(e.to_string()))?;
+        self.republish().await?;
+        let revealer = weights::Revealer {
+            chain: self.chain.clone(),
+            db: self.db.clone(),
+            hotkey: self.hotkey.clone(),
+            netuid: self.cfg.netuid,
+            metrics: self.metrics,
+        };
+        // Aborted when the window loop returns.
+        let _reveals = AbortOnDrop(tokio::spawn(revealer.run(self.clock)));
         let state = self.db.state().await?;
         let mut next = match state.and_then(|s| s.last_scored_window) {
             Some(w) => w + 1,
@@ -225,7 +264,11 @@ impl Validator {
             let block = tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 e = events.next() => match e {
-                    Some(Ok(WindowEvent::Block { number, .. })) => number,
+                    Some(Ok(WindowEvent::Block { number, .. })) => {
+                        self.health.block(number);
+                        self.metrics.block(number);
+                        number
+                    }
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => return Err(ValidatorError::Stream(e.to_string())),
                     None => return Err(ValidatorError::Stream("ended".into())),
@@ -237,6 +280,7 @@ impl Validator {
                     s = self.score(next, block) => s?,
                 };
                 tracing::info!(window = next, outcomes = ?summary.outcomes, "window scored");
+                self.health.scored(next);
                 on_window(&summary);
                 next += 1;
                 done += 1;
@@ -337,8 +381,10 @@ impl Validator {
                         tracing::warn!(window, "window already recorded; not scored twice");
                     }
                     for s in &record.submissions {
+                        self.metrics.verdict(&s.outcome);
                         summary.outcomes.insert(s.uid, s.outcome.clone());
                     }
+                    self.metrics.scored(window, started.elapsed());
                     for s in &record.scores {
                         summary.finals.insert(s.uid, s.final_score);
                     }
@@ -453,6 +499,7 @@ impl Validator {
     }
 
     async fn fetch(&self, uid: u16, c: Commitment) -> (u16, Download) {
+        let started = Instant::now();
         let download = match self.gateway.head(&c.digest).await {
             Ok(None) => Download::NotFound,
             Ok(Some(len)) if len > self.cfg.max_artifact_bytes => Download::TooLarge(len),
@@ -465,6 +512,9 @@ impl Validator {
                 Err(e) => Download::Unreachable(e.to_string()),
             },
         };
+        if let Download::Bytes(b) = &download {
+            self.metrics.fetched(b.len(), started.elapsed());
+        }
         (uid, download)
     }
 
@@ -518,6 +568,7 @@ impl Validator {
         .await
         .map_err(model_err)?
         .map_err(|e| e.to_string());
+        self.metrics.evaluated(started.elapsed());
         Ok(Input::Measured {
             uid,
             result,
@@ -525,139 +576,14 @@ impl Validator {
             duration_ms: started.elapsed().as_millis() as u64,
         })
     }
+}
 
-    async fn set_weights(&self, window: u64, weights: &[(u16, f64)]) -> Result<(), ValidatorError> {
-        if !self
-            .db
-            .weights_pending(window, weights, self.cfg.version_key)
-            .await?
-        {
-            tracing::warn!(
-                window,
-                "weights for this window were already sent; not again"
-            );
-            return Ok(());
-        }
-        match self
-            .chain
-            .set_weights(self.cfg.netuid, &self.hotkey, weights, self.cfg.version_key)
-            .await
-        {
-            Ok(included) => {
-                self.db
-                    .weights_done(
-                        window,
-                        "included",
-                        Some(included.block_number),
-                        Some(included.tx_hash.as_bytes()),
-                        None,
-                    )
-                    .await?
-            }
-            Err(e) => {
-                tracing::warn!(window, error = %e, "set_weights failed");
-                self.db
-                    .weights_done(window, "failed", None, None, Some(&e.to_string()))
-                    .await?
-            }
-        }
-        Ok(())
-    }
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
-    /// Steps the model with `uids`' updates, publishes the manifest and records it.
-    async fn aggregate(
-        &mut self,
-        m: &WindowMachine,
-        window: u64,
-        uids: &[u16],
-    ) -> Result<Option<(Digest, Vec<u16>)>, ValidatorError> {
-        let artifacts: Vec<(u16, Digest, Vec<SparseTensor>)> = uids
-            .iter()
-            .filter_map(|u| {
-                let a = m.update_for(*u)?;
-                let bytes = a.encode().ok()?;
-                Some((*u, *blake3::hash(&bytes).as_bytes(), a.tensors.clone()))
-            })
-            .collect();
-        if artifacts.is_empty() {
-            return Ok(None);
-        }
-        let base = self.model_hash;
-        let model = self.model.clone();
-        let lr = self.cfg.hparams.outer.lr;
-        let messages: Vec<Vec<SparseTensor>> =
-            artifacts.iter().map(|(_, _, t)| t.clone()).collect();
-        let result = tokio::task::spawn_blocking(move || {
-            let peers: Vec<&[SparseTensor]> = messages.iter().map(Vec::as_slice).collect();
-            outer_step_from_messages(&model, &peers, lr)?;
-            model.state_hash().map_err(kiln_training::EvalError::from)
-        })
-        .await
-        .map_err(model_err)?
-        .map_err(model_err)?;
-        let manifest = AggregationManifest {
-            netuid: self.cfg.netuid,
-            window,
-            hparams_hash: self.cfg.hparams.hparams_hash(),
-            base_model_hash: base,
-            result_model_hash: result,
-            prev_manifest: self.last_manifest.unwrap_or([0; 32]),
-            peers: artifacts
-                .iter()
-                .map(|(uid, digest, _)| Peer {
-                    uid: *uid,
-                    digest: *digest,
-                })
-                .collect(),
-        };
-        let bytes = manifest.encode().map_err(model_err)?;
-        let digest = *blake3::hash(&bytes).as_bytes();
-        self.model_hash = result;
-        self.last_manifest = Some(digest);
-        self.model
-            .save(&self.cfg.state_dir.join("model"))
-            .map_err(model_err)?;
-        // Recorded first: the model moved; publishing is retried by nobody but is idempotent.
-        let commit_block = self.publish(&manifest, &bytes, digest).await;
-        self.db
-            .save_manifest(&manifest, &digest, &bytes, commit_block)
-            .await?;
-        Ok(Some((digest, uids.to_vec())))
-    }
-
-    async fn publish(
-        &self,
-        manifest: &AggregationManifest,
-        bytes: &[u8],
-        digest: Digest,
-    ) -> Option<u64> {
-        if let Err(e) = self
-            .gateway
-            .upload(&self.hotkey, Bytes::from(bytes.to_vec()))
-            .await
-        {
-            tracing::warn!(error = %e, "manifest upload failed");
-            return None;
-        }
-        let commitment = Commitment {
-            kind: CommitmentKind::Manifest,
-            window: manifest.window,
-            digest,
-            byte_len: bytes.len() as u64,
-            locator: self.cfg.locator.clone(),
-        };
-        let encoded = commitment.encode().ok()?;
-        match self
-            .chain
-            .set_commitment(self.cfg.netuid, &self.hotkey, &encoded)
-            .await
-        {
-            Ok(included) => Some(included.block_number),
-            Err(e) => {
-                tracing::warn!(error = %e, "manifest commitment failed");
-                None
-            }
-        }
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
