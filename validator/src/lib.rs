@@ -11,7 +11,7 @@
 //!   order, weights cadence, aggregation set).
 //!
 //! The window state machine: [`machine`] (pure; the async shell performs its actions).
-//! Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
+//! Downloads: [`fetch`] (locator → gateway). Model math: [`evaluate`] (the Gauntlet measurements, with the training crate).
 //! Persistence: [`db`] (Postgres, one transaction per window).
 //! Audit: [`replay`] recomputes a recorded window's scores and weights.
 //! The async shell: [`node`] ([`node::Validator`]: chain, gateway, model, database), with
@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod checks;
 pub mod db;
 pub mod evaluate;
+pub mod fetch;
 pub mod http;
 pub mod machine;
 pub mod metrics;

@@ -184,3 +184,14 @@ pub fn aggregation_set(scores: &[(u16, f64)], max_peers: usize) -> Vec<u16> {
     uids.sort_unstable();
     uids
 }
+
+/// Start-up: the window to score first. The one after `last_scored`, unless more than
+/// `max_behind` windows have closed since (a long downtime: their chain state may be pruned and
+/// their evaluations would come too late to matter), then the oldest of the last `max_behind`.
+/// A fresh database starts at the current window.
+pub fn resume_at(last_scored: Option<u64>, current: u64, max_behind: u64) -> u64 {
+    match last_scored {
+        None => current,
+        Some(w) => (w + 1).max(current.saturating_sub(max_behind)),
+    }
+}

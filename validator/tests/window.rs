@@ -210,3 +210,33 @@ fn weights_cadence_and_aggregation_set() {
     );
     assert!(aggregation_set(&[(1, 0.0)], 5).is_empty());
 }
+
+#[test]
+fn resume_picks_up_after_the_last_scored_window_within_the_catch_up_bound() {
+    use kiln_validator::window::resume_at;
+    assert_eq!(resume_at(None, 40, 2), 40);
+    assert_eq!(resume_at(Some(39), 40, 2), 40);
+    assert_eq!(resume_at(Some(37), 40, 2), 38);
+    // A long downtime: only the last two windows are caught up.
+    assert_eq!(resume_at(Some(10), 40, 2), 38);
+    assert_eq!(resume_at(Some(10), 40, 0), 40);
+    assert_eq!(resume_at(Some(5), 1, 2), 6);
+}
+
+proptest::proptest! {
+    #[test]
+    fn resume_never_repeats_nor_lags_more_than_the_bound(
+        last in proptest::option::of(0u64..1000),
+        current in 0u64..1000,
+        max in 0u64..20,
+    ) {
+        let at = kiln_validator::window::resume_at(last, current, max);
+        if let Some(w) = last {
+            proptest::prop_assert!(at > w);
+            proptest::prop_assert!(at == w + 1 || at + max == current);
+        } else {
+            proptest::prop_assert_eq!(at, current);
+        }
+        proptest::prop_assert!(at + max >= current);
+    }
+}

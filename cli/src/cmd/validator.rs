@@ -9,11 +9,13 @@ use kiln_runtime_client::{Client, ClientOptions};
 use kiln_storage_gateway::GatewayClient;
 use kiln_storage_gateway::server::prometheus;
 use kiln_validator::db::Db;
+use kiln_validator::fetch::Sources;
 use kiln_validator::http::{self, HttpState};
 use kiln_validator::node::{Validator, ValidatorConfig, WindowSummary};
 use kiln_validator::replay::replay;
 use kiln_validator::weights::RankSchedule;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +52,19 @@ pub(crate) struct ValidatorArgs {
     /// Largest artifact fetched, in bytes.
     #[arg(long, env = "KILN_MAX_ARTIFACT_BYTES", default_value_t = 2 << 30)]
     max_artifact_bytes: u64,
+    /// Fetch artifacts whose commitment names locator ID from the gateway at URL (repeat for
+    /// several); any other locator is fetched from `--gateway`.
+    #[arg(
+        long,
+        env = "KILN_LOCATOR_GATEWAYS",
+        value_delimiter = ',',
+        value_name = "ID=URL"
+    )]
+    locator_gateway: Vec<String>,
+    /// At start-up, score at most this many windows that closed while the validator was down
+    /// (older ones are skipped: a pruned node no longer holds their state).
+    #[arg(long, env = "KILN_MAX_CATCH_UP_WINDOWS", default_value_t = 2)]
+    max_catch_up_windows: u64,
     /// Publish a checkpoint of the model with the manifest of every window divisible by this
     /// (0: never).
     #[arg(long, env = "KILN_CHECKPOINT_EVERY", default_value_t = 10)]
@@ -166,6 +181,7 @@ impl ValidatorArgs {
             version_key: self.version_key,
             locator: self.node.locator.clone(),
             checkpoint_every: self.checkpoint_every,
+            max_catch_up_windows: self.max_catch_up_windows,
             windows: self.windows,
         })
     }
@@ -179,14 +195,18 @@ impl ValidatorArgs {
             .context("--database-url (or DATABASE_URL) is required")?;
         let db = Db::connect(url).await.context("connecting to Postgres")?;
         let chain = Client::connect(self.node.chain.clone(), ClientOptions::default()).await?;
-        let gateway = GatewayClient::new(
-            &self.node.gateway,
-            self.node.netuid,
-            Duration::from_secs(60),
-            2,
-        )?;
+        let client =
+            |url: &str| GatewayClient::new(url, self.node.netuid, Duration::from_secs(60), 2);
+        let mut named = BTreeMap::new();
+        for entry in &self.locator_gateway {
+            let (id, url) = entry
+                .split_once('=')
+                .with_context(|| format!("--locator-gateway {entry:?}: expected ID=URL"))?;
+            named.insert(id.to_owned(), client(url)?);
+        }
+        let sources = Sources::new(client(&self.node.gateway)?, named);
         let dataset = self.data.open().await?;
-        let validator = Validator::start(config, chain, gateway, db, dataset, hotkey).await?;
+        let validator = Validator::start(config, chain, sources, db, dataset, hotkey).await?;
         let state = HttpState {
             db: validator.db().clone(),
             health: validator.health(),

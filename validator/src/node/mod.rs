@@ -9,10 +9,11 @@ mod weights;
 use crate::checkpoint::ModelFiles;
 use crate::db::{Db, DbError, Persisted};
 use crate::evaluate::{EvalConfig, clip_scales_by_miner, clipped, measure, random_loss};
+use crate::fetch::Sources;
 use crate::http::Health;
 use crate::machine::{Action, Input, MachineConfig, Member, WindowMachine};
 use crate::metrics::ValidatorMetrics;
-use crate::window::{Download, Posted};
+use crate::window::{Download, Posted, resume_at};
 use futures::StreamExt;
 use kiln_protocol::assignment::{assigned_pool, random_pool};
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
@@ -20,7 +21,6 @@ use kiln_protocol::{Digest, Hparams, SparseTensor, WindowClock};
 use kiln_runtime_client::error::ReadError;
 use kiln_runtime_client::keys::account;
 use kiln_runtime_client::{AccountId32, BlockSel, Client, Keypair, WindowEvent};
-use kiln_storage_gateway::{GatewayClient, GatewayClientError};
 use kiln_training::data::Dataset;
 use kiln_training::{Model, ModelConfig};
 use std::collections::BTreeMap;
@@ -62,6 +62,8 @@ pub struct ValidatorConfig {
     pub locator: String,
     /// Publish a checkpoint with the manifest of every window divisible by this (0: never).
     pub checkpoint_every: u64,
+    /// At start-up, score at most this many windows that closed while the validator was down.
+    pub max_catch_up_windows: u64,
     /// Stop after scoring this many windows.
     pub windows: Option<u64>,
 }
@@ -114,7 +116,7 @@ pub struct Validator {
     cfg: ValidatorConfig,
     clock: WindowClock,
     chain: Client,
-    gateway: GatewayClient,
+    sources: Sources,
     db: Db,
     dataset: Arc<Dataset>,
     hotkey: Keypair,
@@ -147,7 +149,7 @@ impl Validator {
     pub async fn start(
         cfg: ValidatorConfig,
         chain: Client,
-        gateway: GatewayClient,
+        sources: Sources,
         db: Db,
         dataset: Dataset,
         hotkey: Keypair,
@@ -200,7 +202,7 @@ impl Validator {
         Ok(Validator {
             clock,
             chain,
-            gateway,
+            sources,
             db,
             dataset: Arc::new(dataset),
             hotkey,
@@ -254,10 +256,18 @@ impl Validator {
         // Aborted when the window loop returns.
         let _reveals = AbortOnDrop(tokio::spawn(revealer.run(self.clock)));
         let state = self.db.state().await?;
-        let mut next = match state.and_then(|s| s.last_scored_window) {
-            Some(w) => w + 1,
-            None => self.clock.window_of(self.chain.current_block().await?),
-        };
+        let current = self.clock.window_of(self.chain.current_block().await?);
+        let last = state.and_then(|s| s.last_scored_window);
+        let mut next = resume_at(last, current, self.cfg.max_catch_up_windows);
+        if let Some(w) = last
+            && next > w + 1
+        {
+            tracing::warn!(
+                from = w + 1,
+                to = next - 1,
+                "windows missed while down are not scored"
+            );
+        }
         let mut done = 0u64;
         tokio::pin!(shutdown);
         loop {
@@ -500,18 +510,7 @@ impl Validator {
 
     async fn fetch(&self, uid: u16, c: Commitment) -> (u16, Download) {
         let started = Instant::now();
-        let download = match self.gateway.head(&c.digest).await {
-            Ok(None) => Download::NotFound,
-            Ok(Some(len)) if len > self.cfg.max_artifact_bytes => Download::TooLarge(len),
-            Err(e) => Download::Unreachable(e.to_string()),
-            Ok(Some(_)) => match self.gateway.download(&c.digest).await {
-                Ok(b) => Download::Bytes(b.to_vec()),
-                Err(GatewayClientError::NotFound(_)) => Download::NotFound,
-                // The gateway served bytes that do not hash to the commitment.
-                Err(GatewayClientError::DigestMismatch(_)) => Download::Bytes(Vec::new()),
-                Err(e) => Download::Unreachable(e.to_string()),
-            },
-        };
+        let download = self.sources.fetch(&c, self.cfg.max_artifact_bytes).await;
         if let Download::Bytes(b) = &download {
             self.metrics.fetched(b.len(), started.elapsed());
         }

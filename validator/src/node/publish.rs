@@ -142,7 +142,12 @@ impl Validator {
     ) -> Option<u64> {
         for (what, b) in [("checkpoint", checkpoint), ("manifest", Some(bytes))] {
             let Some(b) = b else { continue };
-            if let Err(e) = self.gateway.upload(&self.hotkey, Bytes::from(b)).await {
+            if let Err(e) = self
+                .sources
+                .default_gateway()
+                .upload(&self.hotkey, Bytes::from(b))
+                .await
+            {
                 tracing::warn!(window, error = %e, "{what} upload failed");
                 return None;
             }
