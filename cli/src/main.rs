@@ -42,6 +42,8 @@ enum Command {
     /// Validate: score every window, record it in Postgres, set weights, publish the aggregate.
     #[command(args_conflicts_with_subcommands = true)]
     Validator(Box<cmd::validator::ValidatorArgs>),
+    /// Serve the validator's dashboard API from its database (e.g. a read replica).
+    Api(Box<cmd::api::ApiArgs>),
     /// Create, list and inspect keys and Bittensor wallets.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCmd),
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Keys(c) => c.run(),
         Command::Miner(a) => a.run(),
         Command::Validator(a) => a.run(),
+        Command::Api(a) => a.run(),
         Command::Gateway(c) => c.run(),
         Command::Model(c) => c.run(),
     };

@@ -169,6 +169,20 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
                 );
                 let (status, _) = http_get(&addr, "/readyz");
                 assert!(status.contains("200"), "{status}");
+                // The dashboard API serves what was recorded, across the restart.
+                let (status, body) = http_get(&addr, "/api/v1/windows");
+                assert!(status.contains("200"), "{status} {body}");
+                let page: Value = serde_json::from_str(&body).unwrap();
+                let listed: Vec<&Value> = page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| &w["window"])
+                    .collect();
+                assert_eq!(listed, [&windows[1]["window"], &windows[0]["window"]]);
+                let (_, body) = http_get(&addr, "/api/v1/miners");
+                let miners: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(miners["window"], windows[1]["window"], "{miners}");
                 let (_, metrics) = http_get(&addr, "/metrics");
                 for line in [
                     "kiln_validator_windows_total 1",

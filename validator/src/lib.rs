@@ -15,8 +15,9 @@
 //! Persistence: [`db`] (Postgres, one transaction per window).
 //! Audit: [`replay`] recomputes a recorded window's scores and weights.
 //! The async shell: [`node`] ([`node::Validator`]: chain, gateway, model, database), with
-//! [`checkpoint`] (crash-safe model files), [`metrics`] and its HTTP port [`http`].
+//! [`checkpoint`] (crash-safe model files), [`metrics`] and its HTTP port [`http`], which serves the dashboard API [`api`].
 
+pub mod api;
 pub mod checkpoint;
 pub mod checks;
 pub mod db;

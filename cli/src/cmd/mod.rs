@@ -1,5 +1,6 @@
 //! Subcommands.
 
+pub(crate) mod api;
 pub(crate) mod artifact;
 pub(crate) mod bench;
 pub(crate) mod chain;
@@ -7,6 +8,7 @@ pub(crate) mod dataset;
 pub(crate) mod devnet;
 pub(crate) mod gateway;
 pub(crate) mod hparams;
+pub(crate) mod http;
 pub(crate) mod keys;
 pub(crate) mod miner;
 pub(crate) mod model;

@@ -2,6 +2,7 @@
 //! aggregation manifest.
 
 use super::hparams::hex;
+use super::http::Server;
 use super::keys::KeyArgs;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -10,7 +11,7 @@ use kiln_storage_gateway::GatewayClient;
 use kiln_storage_gateway::server::prometheus;
 use kiln_validator::db::Db;
 use kiln_validator::fetch::Sources;
-use kiln_validator::http::{self, HttpState};
+use kiln_validator::http::HttpState;
 use kiln_validator::node::{Validator, ValidatorConfig, WindowSummary};
 use kiln_validator::replay::replay;
 use kiln_validator::weights::RankSchedule;
@@ -69,6 +70,8 @@ pub(crate) struct ValidatorArgs {
     /// (0: never).
     #[arg(long, env = "KILN_CHECKPOINT_EVERY", default_value_t = 10)]
     checkpoint_every: u64,
+    #[command(flatten)]
+    http: super::http::HttpArgs,
     /// `/healthz` reports stale (503) once no block has arrived for this many seconds.
     #[arg(long, env = "KILN_STALE_AFTER_SECS", default_value_t = 120)]
     stale_after_secs: u64,
@@ -78,7 +81,8 @@ pub(crate) struct ValidatorArgs {
     /// Stop after scoring this many windows.
     #[arg(long, env = "KILN_WINDOWS")]
     windows: Option<u64>,
-    /// Serve `/metrics`, `/healthz` and `/readyz` on this address (port 0: any free port).
+    /// Serve the API (`/api/v1`), `/metrics`, `/healthz` and `/readyz` on this address (port 0:
+    /// any free port).
     #[arg(long, env = "KILN_LISTEN", default_value = "127.0.0.1:8781")]
     listen: SocketAddr,
     /// Print one JSON object per scored window on stdout instead of text lines.
@@ -188,6 +192,7 @@ impl ValidatorArgs {
 
     async fn run_async(self) -> Result<()> {
         let config = self.config()?;
+        let config_clock = config.hparams.window_clock()?;
         let hotkey = self.keys.hotkey()?;
         let url = self
             .database_url
@@ -212,15 +217,11 @@ impl ValidatorArgs {
             health: validator.health(),
             stale_after: Duration::from_secs(self.stale_after_secs),
             prometheus: prometheus(),
+            chain: Some(self.node.chain.to_string()),
+            clock: Some(config_clock),
         };
-        let listener = tokio::net::TcpListener::bind(self.listen)
-            .await
-            .with_context(|| format!("listening on {}", self.listen))?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(http::serve(listener, http::router(state), async move {
-            let _ = stopped.await;
-        }));
+        let server = Server::start(self.listen, state, &self.http).await?;
+        let addr = server.addr;
         print_started(validator.uid(), addr, self.json);
         let json = self.json;
         validator
@@ -229,8 +230,7 @@ impl ValidatorArgs {
                 super::miner::shutdown_signal(),
             )
             .await?;
-        let _ = stop.send(());
-        server.await??;
+        server.stop().await?;
         Ok(())
     }
 }

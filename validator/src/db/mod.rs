@@ -6,7 +6,7 @@
 use crate::score::{Penalty, Standing};
 use kiln_protocol::Digest;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -467,106 +467,11 @@ fn interrupt(stop: Option<Stop>, here: Stop) -> Result<(), DbError> {
     Ok(())
 }
 
-async fn insert_submissions(
-    tx: &mut Transaction<'_, Postgres>,
-    w: i64,
-    rows: &[SubmissionRow],
-) -> Result<(), DbError> {
-    for s in rows {
-        sqlx::query(
-            "INSERT INTO submissions (win, uid, hotkey, digest, byte_len, commit_block, locator,
-                                      outcome, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(w)
-        .bind(i32::from(s.uid))
-        .bind(&s.hotkey)
-        .bind(s.digest.as_ref().map(|d| d.as_slice()))
-        .bind(s.byte_len.map(|b| i64_of(b, "byte_len")).transpose()?)
-        .bind(
-            s.commit_block
-                .map(|b| i64_of(b, "commit_block"))
-                .transpose()?,
-        )
-        .bind(&s.locator)
-        .bind(&s.outcome)
-        .bind(&s.detail)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-async fn insert_evaluations(
-    tx: &mut Transaction<'_, Postgres>,
-    w: i64,
-    rows: &[EvaluationRow],
-) -> Result<(), DbError> {
-    for e in rows {
-        sqlx::query(
-            "INSERT INTO evaluations (win, uid, loss_rand_before, loss_rand_after,
-                 loss_own_before, loss_own_after, loss_score, indicator, behind, own_rows,
-                 random_rows, eval_lr, device, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(w)
-        .bind(i32::from(e.uid))
-        .bind(e.loss_rand_before)
-        .bind(e.loss_rand_after)
-        .bind(e.loss_own_before)
-        .bind(e.loss_own_after)
-        .bind(e.loss_score)
-        .bind(i16::from(e.indicator))
-        .bind(e.behind.map(|b| b.min(i32::MAX as u32) as i32))
-        .bind(e.own_rows as i32)
-        .bind(e.random_rows as i32)
-        .bind(e.eval_lr)
-        .bind(&e.device)
-        .bind(i64_of(e.duration_ms, "duration_ms")?)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-async fn insert_scores(
-    tx: &mut Transaction<'_, Postgres>,
-    w: i64,
-    rows: &[ScoreRow],
-) -> Result<(), DbError> {
-    for s in rows {
-        let st = &s.standing;
-        sqlx::query(
-            "INSERT INTO scores (win, uid, hotkey, verdict, mu, sigma, bma, sync, misses,
-                                 final_score)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(w)
-        .bind(i32::from(s.uid))
-        .bind(&s.hotkey)
-        .bind(&s.verdict)
-        .bind(st.rating.mu)
-        .bind(st.rating.sigma)
-        .bind(st.bma)
-        .bind(st.sync)
-        .bind(st.misses.min(i32::MAX as u32) as i32)
-        .bind(s.final_score)
-        .execute(&mut **tx)
-        .await?;
-        for p in &s.penalties {
-            sqlx::query("INSERT INTO penalties (win, uid, reason, factor) VALUES ($1, $2, $3, $4)")
-                .bind(w)
-                .bind(i32::from(s.uid))
-                .bind(&p.reason)
-                .bind(p.factor)
-                .execute(&mut **tx)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
 mod history;
+mod insert;
+mod neurons;
+use insert::{insert_evaluations, insert_scores, insert_submissions};
+pub use neurons::NeuronRow;
 mod reveal;
 pub use reveal::PendingRevealRow;
 /// A throwaway database per test on the machine's Postgres.

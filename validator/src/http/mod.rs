@@ -1,11 +1,14 @@
-//! The validator's HTTP port: `/metrics`, `/healthz` (the node is alive and following the chain)
-//! and `/readyz` (its database answers). The router is built by [`router`] and tested with
-//! `oneshot`.
+//! The validator's HTTP port: the dashboard API (`/api/v1`, see [`crate::api`]), `/metrics`,
+//! `/healthz` (the node is alive and following the chain) and `/readyz` (its database answers),
+//! with gzip, CORS, a per-request time limit and request metrics. The router is built by
+//! [`router`] and tested with `oneshot`.
 
+use crate::api::{self, ApiState, error_response};
 use crate::db::Db;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -68,15 +71,105 @@ pub struct HttpState {
     pub stale_after: Duration,
     /// Renders `/metrics`.
     pub prometheus: metrics_exporter_prometheus::PrometheusHandle,
+    /// The chain, as configured, for `/api/v1/status`.
+    pub chain: Option<String>,
+    /// The run's window clock, for `/api/v1/status`.
+    pub clock: Option<kiln_protocol::WindowClock>,
 }
 
-/// The validator's router.
-pub fn router(state: HttpState) -> Router {
-    Router::new()
+/// Cross-cutting settings of the HTTP port.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Origins allowed to read the API from a browser (`*`: any); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Longest a request may take before a JSON `503 timeout`.
+    pub timeout: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            cors_origins: Vec::new(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the HTTP options are unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("CORS origin {0:?} is not a valid header value")]
+pub struct BadOrigin(String);
+
+/// The validator's router: API, probes and metrics.
+pub fn router(state: HttpState, options: &HttpOptions) -> Result<Router, BadOrigin> {
+    let api = api::router(ApiState {
+        db: state.db.clone(),
+        health: state.health.clone(),
+        chain: state.chain.clone(),
+        clock: state.clock,
+    });
+    let limit = options.timeout;
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .with_state(state)
+        .merge(api)
+        .layer(middleware::from_fn(move |req, next| {
+            time_limit(limit, req, next)
+        }))
+        .layer(middleware::from_fn(record))
+        .layer(tower_http::compression::CompressionLayer::new());
+    if !options.cors_origins.is_empty() {
+        app = app.layer(cors(&options.cors_origins)?);
+    }
+    Ok(app)
+}
+
+fn cors(origins: &[String]) -> Result<tower_http::cors::CorsLayer, BadOrigin> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).map_err(|_| BadOrigin(o.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([header::IF_NONE_MATCH])
+        .expose_headers([header::ETAG]))
+}
+
+/// Answers a JSON `503 timeout` when the handler takes longer than `limit`.
+async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took longer than {} ms", limit.as_millis()),
+        ),
+    }
+}
+
+/// Counts requests by route and status, and their latency.
+async fn record(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("kiln_api_requests_total", "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("kiln_api_request_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }
 
 async fn render_metrics(State(s): State<HttpState>) -> String {

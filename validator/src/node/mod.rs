@@ -433,6 +433,9 @@ impl Validator {
             .chain
             .metagraph(self.cfg.netuid, BlockSel::Number(seed_block))
             .await?;
+        self.db
+            .save_neurons(metagraph.block, &neuron_rows(&metagraph.neurons))
+            .await?;
         let members: BTreeMap<u16, Member> = metagraph
             .neurons
             .iter()
@@ -575,6 +578,26 @@ impl Validator {
             duration_ms: started.elapsed().as_millis() as u64,
         })
     }
+}
+
+fn neuron_rows(neurons: &[kiln_runtime_client::Neuron]) -> Vec<crate::db::NeuronRow> {
+    use kiln_runtime_client::metagraph::proportion;
+    neurons
+        .iter()
+        .map(|n| crate::db::NeuronRow {
+            uid: n.uid,
+            hotkey: n.hotkey.to_string(),
+            coldkey: n.coldkey.to_string(),
+            stake: n.stake,
+            validator_permit: n.validator_permit,
+            active: n.active,
+            last_update: n.last_update,
+            incentive: proportion(n.incentive),
+            dividends: proportion(n.dividends),
+            consensus: proportion(n.consensus),
+            emission: n.emission,
+        })
+        .collect()
 }
 
 /// Aborts a task when dropped.

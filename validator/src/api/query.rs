@@ -1,0 +1,433 @@
+//! The API's reads: one function per resource, SQL to typed rows. No HTTP here.
+
+use super::types::*;
+use crate::db::{Db, DbError};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+fn hex_of(v: Option<Vec<u8>>) -> Option<String> {
+    v.map(hex::encode)
+}
+
+fn u64_of(v: i64) -> Result<u64, DbError> {
+    u64::try_from(v).map_err(|_| DbError::Corrupt("negative value"))
+}
+
+fn opt_u64(v: Option<i64>) -> Result<Option<u64>, DbError> {
+    v.map(u64_of).transpose()
+}
+
+fn u16_of(v: i32) -> Result<u16, DbError> {
+    u16::try_from(v).map_err(|_| DbError::Corrupt("uid"))
+}
+
+fn u16s(v: Vec<i32>) -> Result<Vec<u16>, DbError> {
+    v.into_iter().map(u16_of).collect()
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The page size asked for, validated by the handler.
+fn limit(q: &PageQuery) -> i64 {
+    i64::from(q.limit.unwrap_or(DEFAULT_LIMIT))
+}
+
+/// The validator's state; `None` before the database is claimed.
+pub async fn status_row(db: &Db) -> Result<Option<Status>, DbError> {
+    let Some(s) = db.state().await? else {
+        return Ok(None);
+    };
+    let snapshot: Option<i64> = sqlx::query_scalar("SELECT max(block) FROM neurons")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(Some(Status {
+        chain: None,
+        netuid: s.netuid,
+        validator_hotkey: s.hotkey,
+        hparams_hash: hex::encode(s.hparams_hash),
+        model_hash: hex::encode(s.model_hash),
+        last_manifest: s.last_manifest.map(hex::encode),
+        last_scored_window: s.last_scored_window,
+        current_block: opt_u64(snapshot)?,
+        current_window: None,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }))
+}
+
+const WINDOW_BRIEF: &str = "SELECT w.win, w.start_block, w.deadline, w.seed_block,
+        w.base_model_hash, w.evaluated, w.duration_ms,
+        to_char(w.scored_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS scored_at,
+        (SELECT count(*) FROM submissions s WHERE s.win = w.win) AS submissions,
+        ws.status AS weights_status, m.digest AS manifest
+    FROM windows w
+    LEFT JOIN weight_submissions ws ON ws.win = w.win
+    LEFT JOIN manifests m ON m.win = w.win";
+
+fn window_brief(r: &PgRow) -> Result<WindowBrief, DbError> {
+    Ok(WindowBrief {
+        window: u64_of(r.try_get("win")?)?,
+        start_block: u64_of(r.try_get("start_block")?)?,
+        deadline: u64_of(r.try_get("deadline")?)?,
+        seed_block: u64_of(r.try_get("seed_block")?)?,
+        base_model_hash: hex::encode(r.try_get::<Vec<u8>, _>("base_model_hash")?),
+        submissions: u32::try_from(r.try_get::<i64, _>("submissions")?).unwrap_or(u32::MAX),
+        evaluated: u32::try_from(r.try_get::<i32, _>("evaluated")?).unwrap_or(0),
+        duration_ms: u64_of(r.try_get("duration_ms")?)?,
+        scored_at: r.try_get("scored_at")?,
+        weights_status: r.try_get("weights_status")?,
+        manifest: hex_of(r.try_get("manifest")?),
+    })
+}
+
+/// Windows newest first.
+pub async fn windows(db: &Db, q: &PageQuery) -> Result<WindowPage, DbError> {
+    let n = limit(q);
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{WINDOW_BRIEF} WHERE w.win < $1 ORDER BY w.win DESC LIMIT $2"
+    )))
+    .bind(q.before.map_or(i64::MAX, i64_of))
+    .bind(n + 1)
+    .fetch_all(db.pool())
+    .await?;
+    let mut items = rows
+        .iter()
+        .map(window_brief)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_before = more(&mut items, n, |w| w.window);
+    Ok(WindowPage { items, next_before })
+}
+
+/// Keeps `n` items and returns the cursor for the next page when there were more.
+fn more<T>(items: &mut Vec<T>, n: i64, key: impl Fn(&T) -> u64) -> Option<u64> {
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    if items.len() > n {
+        items.truncate(n);
+        items.last().map(key)
+    } else {
+        None
+    }
+}
+
+/// Everything recorded for `window`; `None` if it was not scored.
+pub async fn window_detail(db: &Db, window: u64) -> Result<Option<WindowDetail>, DbError> {
+    let w = i64_of(window);
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{WINDOW_BRIEF} WHERE w.win = $1"
+    )))
+    .bind(w)
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let brief = window_brief(&row)?;
+    let pool = db.pool();
+    let submissions = sqlx::query(
+        "SELECT uid, hotkey, digest, byte_len, commit_block, locator, outcome, detail
+         FROM submissions WHERE win = $1 ORDER BY uid",
+    )
+    .bind(w)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Submission {
+            uid: u16_of(r.try_get("uid")?)?,
+            hotkey: r.try_get("hotkey")?,
+            digest: hex_of(r.try_get("digest")?),
+            byte_len: opt_u64(r.try_get("byte_len")?)?,
+            commit_block: opt_u64(r.try_get("commit_block")?)?,
+            locator: r.try_get("locator")?,
+            outcome: r.try_get("outcome")?,
+            detail: r.try_get("detail")?,
+        })
+    })
+    .collect::<Result<Vec<_>, DbError>>()?;
+    let evaluations = sqlx::query("SELECT * FROM evaluations WHERE win = $1 ORDER BY uid")
+        .bind(w)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(evaluation)
+        .collect::<Result<Vec<_>, _>>()?;
+    let scores = sqlx::query("SELECT * FROM scores WHERE win = $1 ORDER BY uid")
+        .bind(w)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Score {
+                uid: u16_of(r.try_get("uid")?)?,
+                hotkey: r.try_get("hotkey")?,
+                verdict: r.try_get("verdict")?,
+                mu: r.try_get("mu")?,
+                sigma: r.try_get("sigma")?,
+                bma: r.try_get("bma")?,
+                sync: r.try_get("sync")?,
+                misses: u32::try_from(r.try_get::<i32, _>("misses")?).unwrap_or(0),
+                final_score: r.try_get("final_score")?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    let penalties =
+        sqlx::query("SELECT uid, reason, factor FROM penalties WHERE win = $1 ORDER BY uid")
+            .bind(w)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Penalty {
+                    uid: u16_of(r.try_get("uid")?)?,
+                    reason: r.try_get("reason")?,
+                    factor: r.try_get("factor")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+    let weights = sqlx::query(sqlx::AssertSqlSafe(format!("{WEIGHTS} WHERE win = $1")))
+        .bind(w)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| weight_vector(&r))
+        .transpose()?;
+    let manifest = sqlx::query(
+        "SELECT m.digest, m.base_model_hash, m.result_model_hash, m.prev_manifest, m.peers,
+                m.commit_block, c.digest AS checkpoint
+         FROM manifests m LEFT JOIN checkpoints c ON c.win = m.win WHERE m.win = $1",
+    )
+    .bind(w)
+    .fetch_optional(pool)
+    .await?
+    .map(|r| {
+        Ok::<_, DbError>(Manifest {
+            digest: hex::encode(r.try_get::<Vec<u8>, _>("digest")?),
+            base_model_hash: hex::encode(r.try_get::<Vec<u8>, _>("base_model_hash")?),
+            result_model_hash: hex::encode(r.try_get::<Vec<u8>, _>("result_model_hash")?),
+            prev_manifest: hex::encode(r.try_get::<Vec<u8>, _>("prev_manifest")?),
+            peers: u16s(r.try_get("peers")?)?,
+            commit_block: opt_u64(r.try_get("commit_block")?)?,
+            checkpoint: hex_of(r.try_get("checkpoint")?),
+        })
+    })
+    .transpose()?;
+    Ok(Some(WindowDetail {
+        window: brief,
+        submissions,
+        evaluations,
+        scores,
+        penalties,
+        weights,
+        manifest,
+    }))
+}
+
+fn evaluation(r: &PgRow) -> Result<Evaluation, DbError> {
+    Ok(Evaluation {
+        uid: u16_of(r.try_get("uid")?)?,
+        loss_rand_before: r.try_get("loss_rand_before")?,
+        loss_rand_after: r.try_get("loss_rand_after")?,
+        loss_own_before: r.try_get("loss_own_before")?,
+        loss_own_after: r.try_get("loss_own_after")?,
+        loss_score: r.try_get("loss_score")?,
+        indicator: i8::try_from(r.try_get::<i16, _>("indicator")?).unwrap_or(0),
+        behind: r
+            .try_get::<Option<i32>, _>("behind")?
+            .map(|b| u32::try_from(b).unwrap_or(0)),
+        own_rows: u32::try_from(r.try_get::<i32, _>("own_rows")?).unwrap_or(0),
+        random_rows: u32::try_from(r.try_get::<i32, _>("random_rows")?).unwrap_or(0),
+        eval_lr: r.try_get("eval_lr")?,
+        device: r.try_get("device")?,
+        duration_ms: u64_of(r.try_get("duration_ms")?)?,
+    })
+}
+
+const WEIGHTS: &str = "SELECT win, uids, weights, version_key, status, block, tx_hash, error,
+        commit_block, reveal_at FROM weight_submissions";
+
+fn weight_vector(r: &PgRow) -> Result<WeightVector, DbError> {
+    Ok(WeightVector {
+        window: u64_of(r.try_get("win")?)?,
+        uids: u16s(r.try_get("uids")?)?,
+        weights: r.try_get("weights")?,
+        version_key: u64_of(r.try_get("version_key")?)?,
+        status: r.try_get("status")?,
+        block: opt_u64(r.try_get("block")?)?,
+        tx_hash: hex_of(r.try_get("tx_hash")?),
+        error: r.try_get("error")?,
+        commit_block: opt_u64(r.try_get("commit_block")?)?,
+        reveal_at: opt_u64(r.try_get("reveal_at")?)?,
+    })
+}
+
+/// Weight vectors newest first.
+pub async fn weights(db: &Db, q: &PageQuery) -> Result<WeightPage, DbError> {
+    let n = limit(q);
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{WEIGHTS} WHERE win < $1 ORDER BY win DESC LIMIT $2"
+    )))
+    .bind(q.before.map_or(i64::MAX, i64_of))
+    .bind(n + 1)
+    .fetch_all(db.pool())
+    .await?;
+    let mut items = rows
+        .iter()
+        .map(weight_vector)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_before = more(&mut items, n, |w| w.window);
+    Ok(WeightPage { items, next_before })
+}
+
+/// The latest standings with weights and incentive; `uid` narrows to one miner.
+async fn miner_rows(db: &Db, uid: Option<u16>) -> Result<(Option<u64>, Vec<Miner>), DbError> {
+    let latest: Option<i64> = sqlx::query_scalar("SELECT max(win) FROM windows")
+        .fetch_one(db.pool())
+        .await?;
+    let Some(latest) = latest else {
+        return Ok((None, Vec::new()));
+    };
+    let rows = sqlx::query(
+        "WITH last_weights AS (
+             SELECT u.uid, u.weight FROM (
+                 SELECT uids, weights FROM weight_submissions
+                 WHERE status IN ('included', 'committed') ORDER BY win DESC LIMIT 1
+             ) v, unnest(v.uids, v.weights) AS u(uid, weight))
+         SELECT s.uid, s.hotkey, s.verdict, s.mu, s.sigma, s.bma, s.sync, s.final_score,
+                lw.weight, n.incentive
+         FROM scores s
+         LEFT JOIN last_weights lw ON lw.uid = s.uid
+         LEFT JOIN neurons n ON n.uid = s.uid AND n.hotkey = s.hotkey
+         WHERE s.win = $1 AND ($2::int IS NULL OR s.uid = $2)
+         ORDER BY s.uid",
+    )
+    .bind(latest)
+    .bind(uid.map(i32::from))
+    .fetch_all(db.pool())
+    .await?;
+    let window = u64_of(latest)?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(Miner {
+                uid: u16_of(r.try_get("uid")?)?,
+                hotkey: r.try_get("hotkey")?,
+                window,
+                verdict: r.try_get("verdict")?,
+                mu: r.try_get("mu")?,
+                sigma: r.try_get("sigma")?,
+                bma: r.try_get("bma")?,
+                sync: r.try_get("sync")?,
+                final_score: r.try_get("final_score")?,
+                weight: r.try_get("weight")?,
+                incentive: r.try_get("incentive")?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok((Some(window), items))
+}
+
+/// Every miner of the latest scored window.
+pub async fn miners(db: &Db) -> Result<MinerList, DbError> {
+    let (window, items) = miner_rows(db, None).await?;
+    Ok(MinerList { window, items })
+}
+
+/// One miner; `None` if the latest window has no such uid.
+pub async fn miner(db: &Db, uid: u16) -> Result<Option<MinerDetail>, DbError> {
+    let (_, mut items) = miner_rows(db, Some(uid)).await?;
+    let Some(miner) = items.pop() else {
+        return Ok(None);
+    };
+    let last_evaluation =
+        sqlx::query("SELECT * FROM evaluations WHERE uid = $1 ORDER BY win DESC LIMIT 1")
+            .bind(i32::from(uid))
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| {
+                Ok::<_, DbError>(WindowEvaluation {
+                    window: u64_of(r.try_get("win")?)?,
+                    evaluation: evaluation(&r)?,
+                })
+            })
+            .transpose()?;
+    let penalties: i64 = sqlx::query_scalar("SELECT count(*) FROM penalties WHERE uid = $1")
+        .bind(i32::from(uid))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(Some(MinerDetail {
+        miner,
+        last_evaluation,
+        penalties: u64_of(penalties)?,
+    }))
+}
+
+/// A miner's windows newest first; `None` if it was never scored.
+pub async fn history(db: &Db, uid: u16, q: &PageQuery) -> Result<Option<HistoryPage>, DbError> {
+    let n = limit(q);
+    let rows = sqlx::query(
+        "SELECT s.win, s.verdict, s.mu, s.sigma, s.bma, s.sync, s.final_score,
+                e.loss_score, e.indicator
+         FROM scores s LEFT JOIN evaluations e ON e.win = s.win AND e.uid = s.uid
+         WHERE s.uid = $1 AND s.win < $2 ORDER BY s.win DESC LIMIT $3",
+    )
+    .bind(i32::from(uid))
+    .bind(q.before.map_or(i64::MAX, i64_of))
+    .bind(n + 1)
+    .fetch_all(db.pool())
+    .await?;
+    if rows.is_empty() && q.before.is_none() {
+        return Ok(None);
+    }
+    let mut items = rows
+        .iter()
+        .map(|r| {
+            Ok(HistoryPoint {
+                window: u64_of(r.try_get("win")?)?,
+                verdict: r.try_get("verdict")?,
+                mu: r.try_get("mu")?,
+                sigma: r.try_get("sigma")?,
+                bma: r.try_get("bma")?,
+                sync: r.try_get("sync")?,
+                final_score: r.try_get("final_score")?,
+                loss_score: r.try_get("loss_score")?,
+                indicator: r
+                    .try_get::<Option<i16>, _>("indicator")?
+                    .map(|i| i8::try_from(i).unwrap_or(0)),
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    let next_before = more(&mut items, n, |p| p.window);
+    Ok(Some(HistoryPage {
+        uid,
+        items,
+        next_before,
+    }))
+}
+
+/// The metagraph snapshot.
+pub async fn metagraph(db: &Db) -> Result<Metagraph, DbError> {
+    let rows = sqlx::query("SELECT * FROM neurons ORDER BY uid")
+        .fetch_all(db.pool())
+        .await?;
+    let mut block = None;
+    let neurons = rows
+        .iter()
+        .map(|r| {
+            block = Some(u64_of(r.try_get("block")?)?);
+            Ok(Neuron {
+                uid: u16_of(r.try_get("uid")?)?,
+                hotkey: r.try_get("hotkey")?,
+                coldkey: r.try_get("coldkey")?,
+                stake: u64_of(r.try_get("stake")?)?,
+                validator_permit: r.try_get("validator_permit")?,
+                active: r.try_get("active")?,
+                last_update: u64_of(r.try_get("last_update")?)?,
+                incentive: r.try_get("incentive")?,
+                dividends: r.try_get("dividends")?,
+                consensus: r.try_get("consensus")?,
+                emission: u64_of(r.try_get("emission")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok(Metagraph { block, neurons })
+}
