@@ -463,3 +463,44 @@ async fn commit_reveal_weights_are_revealed_one_epoch_later() {
     assert_eq!(on_chain, [(0, 65535)]);
     db.drop_database().await.unwrap();
 }
+
+/// `kiln api` serves a validator's database on its own, and refuses one of another run.
+#[tokio::test]
+async fn kiln_api_serves_a_validator_database_and_refuses_another_run() {
+    use kiln_validator::db::testing::synthetic_record;
+    use std::io::BufRead;
+    let db = TestDb::new().await.unwrap();
+    let tiny = kiln_protocol::Hparams::tiny().hparams_hash();
+    db.db.claim(1, "hk", &tiny, &[1; 32]).await.unwrap();
+    db.db.persist_window(&synthetic_record(3, 4)).await.unwrap();
+    let kiln = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+        c.args(["api", "--database-url", &db.url, "--listen", "127.0.0.1:0"]);
+        c
+    };
+    let out = kiln().args(["--preset", "72b"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("other hparams"));
+
+    let mut child = kiln().stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .trim_end_matches("/api/v1/status")
+        .to_string();
+    let (status, body) = http_get(&addr, "/api/v1/windows/3");
+    assert!(status.contains("200"), "{status} {body}");
+    let w: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(w["submissions"].as_array().unwrap().len(), 4);
+    let (status, body) = http_get(&addr, "/api/v1/windows/4");
+    assert!(status.contains("404"), "{status} {body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    db.drop_database().await.unwrap();
+}

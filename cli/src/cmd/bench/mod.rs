@@ -1,5 +1,6 @@
 //! `kiln bench`: measurements printed one figure per line (`name value`), or as JSON.
 
+mod api;
 mod codec;
 mod data;
 mod devnet;
@@ -31,6 +32,9 @@ pub(crate) enum BenchCmd {
     Validator(validator::ValidatorArgs),
     /// Time of one Yuma consensus epoch (default 256 uids, 64 validators).
     Yuma(yuma::YumaArgs),
+    /// Requests per second and latency of the dashboard API over a scratch Postgres database
+    /// (default 256 miners x 1,000 windows).
+    Api(api::ApiArgs),
 }
 
 impl BenchCmd {
@@ -42,6 +46,7 @@ impl BenchCmd {
             Self::Devnet(args) => devnet::run(args),
             Self::Gateway(args) => gateway::run(args),
             Self::Validator(args) => validator::run(args),
+            Self::Api(args) => api::run(args),
         }
     }
 }
