@@ -8,7 +8,9 @@
 //! - [`deadline`]: whether a commitment can still land in time. Pure.
 //! - [`state`]: the crash-safe error-feedback state file.
 //! - [`metrics`]: `kiln_miner_*` Prometheus metrics.
+//! - [`cheat`]: deliberate misbehaviour, to demonstrate and test validators.
 
+pub mod cheat;
 pub mod deadline;
 pub mod metrics;
 pub mod node;
@@ -16,10 +18,9 @@ pub mod round;
 pub mod state;
 pub mod sync;
 
+pub use cheat::Cheat;
 pub use deadline::{CommitDecision, decide};
-pub use node::{
-    Cheat, Miner, MinerConfig, MinerEvent, Outcome, RunError, StartError, WindowReport,
-};
+pub use node::{Miner, MinerConfig, MinerEvent, Outcome, RunError, StartError, WindowReport};
 pub use round::{RoundError, WindowUpdate, produce};
 pub use state::{Identity, MinerState, StateError};
 pub use sync::{ModelSync, SyncError};

@@ -3,6 +3,7 @@
 //! the artifact through the gateway, commits its blake3 on chain before the deadline and saves
 //! the error feedback atomically.
 
+use crate::cheat::Cheat;
 use crate::deadline::{CommitDecision, decide};
 use crate::metrics::MinerMetrics;
 use crate::round::{RoundError, WindowUpdate, produce};
@@ -66,13 +67,6 @@ pub struct MinerConfig {
     pub windows: Option<u64>,
     /// Misbehave on purpose (demonstrations and validator tests).
     pub cheat: Option<Cheat>,
-}
-
-/// Ways a miner can misbehave on purpose, so that validators can be shown to catch them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cheat {
-    /// Train on rows drawn from the whole dataset instead of the assigned pool.
-    RandomData,
 }
 
 /// What happened in one window.
@@ -584,7 +578,10 @@ impl Miner {
             }
         };
 
-        let update = self.train(window, rows).await?;
+        let mut update = self.train(window, rows).await?;
+        if let Some(cheat) = self.cfg.cheat {
+            cheat.apply(&mut update.update);
+        }
         report.losses = update.update.training.losses.clone();
         report.tokens = update.update.training.tokens;
         report.train_seconds = update.took.as_secs_f64();
@@ -624,22 +621,23 @@ impl Miner {
 
     async fn rows(&self, window: u64) -> Result<Vec<u32>, RowsError> {
         let d = &self.cfg.hparams.data;
-        let pool = match self.cfg.cheat {
-            None => assigned_pool(
+        let pool = if self.cfg.cheat == Some(Cheat::RandomData) {
+            random_pool(
+                self.cfg.netuid,
+                window,
+                &self.account.0,
+                self.dataset.rows(),
+                d.pool_rows as usize,
+            )?
+        } else {
+            assigned_pool(
                 self.cfg.netuid,
                 self.uid,
                 &self.account.0,
                 window,
                 self.dataset.rows(),
                 d.pool_rows as usize,
-            )?,
-            Some(Cheat::RandomData) => random_pool(
-                self.cfg.netuid,
-                window,
-                &self.account.0,
-                self.dataset.rows(),
-                d.pool_rows as usize,
-            )?,
+            )?
         };
         let used = (self.cfg.hparams.inner.steps as usize * d.batch_rows as usize).min(pool.len());
         Ok(self.dataset.read_rows(&pool[..used]).await?)

@@ -53,7 +53,8 @@ pub(crate) struct MinerArgs {
     #[arg(long, env = "KILN_JSON")]
     json: bool,
     /// Misbehave on purpose, to demonstrate and test validators (who give such a miner no
-    /// weight): `random-data` trains on rows other than the assignment.
+    /// weight): `random-data` trains on rows other than the assignment, `malformed` uploads
+    /// bytes that are not an artifact, `oversized` uploads the artifact padded to 4x its size.
     #[arg(long, env = "KILN_CHEAT", value_enum)]
     cheat: Option<CheatArg>,
 }
@@ -63,6 +64,10 @@ pub(crate) struct MinerArgs {
 enum CheatArg {
     /// Train on rows other than the assignment.
     RandomData,
+    /// Upload bytes that are not an artifact.
+    Malformed,
+    /// Upload the artifact padded to four times its size.
+    Oversized,
 }
 
 impl MinerArgs {
@@ -96,6 +101,8 @@ impl MinerArgs {
             windows: self.windows,
             cheat: self.cheat.map(|c| match c {
                 CheatArg::RandomData => Cheat::RandomData,
+                CheatArg::Malformed => Cheat::Malformed,
+                CheatArg::Oversized => Cheat::Oversized,
             }),
         })
     }
