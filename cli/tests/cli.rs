@@ -1,5 +1,8 @@
 //! End-to-end checks of the `kiln` binary.
 
+mod common;
+
+use common::http_get;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -633,22 +636,6 @@ fn chain_commands_against_a_devnet() {
     assert_eq!(neurons[1]["axon"]["port"], 8091);
     let o = chain(&["metagraph"]);
     assert!(stdout(&o).contains("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"));
-}
-
-/// One plain HTTP GET; returns the status line and the body.
-fn http_get(addr: &str, path: &str) -> (String, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.lines().next().unwrap_or_default().to_string();
-    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
-    (status, body)
 }
 
 #[test]

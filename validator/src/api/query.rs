@@ -1,7 +1,7 @@
 //! The API's reads: one function per resource, SQL to typed rows. No HTTP here.
 
 use super::types::*;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, u16s, u64_of, uid_of};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -9,24 +9,13 @@ fn hex_of(v: Option<Vec<u8>>) -> Option<String> {
     v.map(hex::encode)
 }
 
-fn u64_of(v: i64) -> Result<u64, DbError> {
-    u64::try_from(v).map_err(|_| DbError::Corrupt("negative value"))
+fn opt_u64(v: Option<i64>, what: &'static str) -> Result<Option<u64>, DbError> {
+    v.map(|x| u64_of(x, what)).transpose()
 }
 
-fn opt_u64(v: Option<i64>) -> Result<Option<u64>, DbError> {
-    v.map(u64_of).transpose()
-}
-
-fn u16_of(v: i32) -> Result<u16, DbError> {
-    u16::try_from(v).map_err(|_| DbError::Corrupt("uid"))
-}
-
-fn u16s(v: Vec<i32>) -> Result<Vec<u16>, DbError> {
-    v.into_iter().map(u16_of).collect()
-}
-
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+/// A window number from a request, as a bound: beyond `i64` means "all of them".
+fn bound(w: u64) -> i64 {
+    i64::try_from(w).unwrap_or(i64::MAX)
 }
 
 /// The page size asked for, validated by the handler.
@@ -50,7 +39,7 @@ pub async fn status_row(db: &Db) -> Result<Option<Status>, DbError> {
         model_hash: hex::encode(s.model_hash),
         last_manifest: s.last_manifest.map(hex::encode),
         last_scored_window: s.last_scored_window,
-        current_block: opt_u64(snapshot)?,
+        current_block: opt_u64(snapshot, "block")?,
         current_window: None,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     }))
@@ -67,14 +56,14 @@ const WINDOW_BRIEF: &str = "SELECT w.win, w.start_block, w.deadline, w.seed_bloc
 
 fn window_brief(r: &PgRow) -> Result<WindowBrief, DbError> {
     Ok(WindowBrief {
-        window: u64_of(r.try_get("win")?)?,
-        start_block: u64_of(r.try_get("start_block")?)?,
-        deadline: u64_of(r.try_get("deadline")?)?,
-        seed_block: u64_of(r.try_get("seed_block")?)?,
+        window: u64_of(r.try_get("win")?, "win")?,
+        start_block: u64_of(r.try_get("start_block")?, "start_block")?,
+        deadline: u64_of(r.try_get("deadline")?, "deadline")?,
+        seed_block: u64_of(r.try_get("seed_block")?, "seed_block")?,
         base_model_hash: hex::encode(r.try_get::<Vec<u8>, _>("base_model_hash")?),
         submissions: u32::try_from(r.try_get::<i64, _>("submissions")?).unwrap_or(u32::MAX),
         evaluated: u32::try_from(r.try_get::<i32, _>("evaluated")?).unwrap_or(0),
-        duration_ms: u64_of(r.try_get("duration_ms")?)?,
+        duration_ms: u64_of(r.try_get("duration_ms")?, "duration_ms")?,
         scored_at: r.try_get("scored_at")?,
         weights_status: r.try_get("weights_status")?,
         manifest: hex_of(r.try_get("manifest")?),
@@ -83,20 +72,32 @@ fn window_brief(r: &PgRow) -> Result<WindowBrief, DbError> {
 
 /// Windows newest first.
 pub async fn windows(db: &Db, q: &PageQuery) -> Result<WindowPage, DbError> {
+    let (items, next_before) =
+        paged(db, WINDOW_BRIEF, "w.win", q, window_brief, |w| w.window).await?;
+    Ok(WindowPage { items, next_before })
+}
+
+/// One page of `select` (rows keyed by the window column `key`), newest first, with the cursor
+/// of the next page.
+async fn paged<T>(
+    db: &Db,
+    select: &str,
+    key: &str,
+    q: &PageQuery,
+    row: fn(&PgRow) -> Result<T, DbError>,
+    window: fn(&T) -> u64,
+) -> Result<(Vec<T>, Option<u64>), DbError> {
     let n = limit(q);
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{WINDOW_BRIEF} WHERE w.win < $1 ORDER BY w.win DESC LIMIT $2"
+        "{select} WHERE {key} < $1 ORDER BY {key} DESC LIMIT $2"
     )))
-    .bind(q.before.map_or(i64::MAX, i64_of))
+    .bind(q.before.map_or(i64::MAX, bound))
     .bind(n + 1)
     .fetch_all(db.pool())
     .await?;
-    let mut items = rows
-        .iter()
-        .map(window_brief)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_before = more(&mut items, n, |w| w.window);
-    Ok(WindowPage { items, next_before })
+    let mut items = rows.iter().map(row).collect::<Result<Vec<_>, _>>()?;
+    let next_before = more(&mut items, n, window);
+    Ok((items, next_before))
 }
 
 /// Keeps `n` items and returns the cursor for the next page when there were more.
@@ -112,7 +113,7 @@ fn more<T>(items: &mut Vec<T>, n: i64, key: impl Fn(&T) -> u64) -> Option<u64> {
 
 /// Everything recorded for `window`; `None` if it was not scored.
 pub async fn window_detail(db: &Db, window: u64) -> Result<Option<WindowDetail>, DbError> {
-    let w = i64_of(window);
+    let w = bound(window);
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{WINDOW_BRIEF} WHERE w.win = $1"
     )))
@@ -134,11 +135,11 @@ pub async fn window_detail(db: &Db, window: u64) -> Result<Option<WindowDetail>,
     .iter()
     .map(|r| {
         Ok(Submission {
-            uid: u16_of(r.try_get("uid")?)?,
+            uid: uid_of(r.try_get("uid")?)?,
             hotkey: r.try_get("hotkey")?,
             digest: hex_of(r.try_get("digest")?),
-            byte_len: opt_u64(r.try_get("byte_len")?)?,
-            commit_block: opt_u64(r.try_get("commit_block")?)?,
+            byte_len: opt_u64(r.try_get("byte_len")?, "byte_len")?,
+            commit_block: opt_u64(r.try_get("commit_block")?, "commit_block")?,
             locator: r.try_get("locator")?,
             outcome: r.try_get("outcome")?,
             detail: r.try_get("detail")?,
@@ -159,7 +160,7 @@ pub async fn window_detail(db: &Db, window: u64) -> Result<Option<WindowDetail>,
         .iter()
         .map(|r| {
             Ok(Score {
-                uid: u16_of(r.try_get("uid")?)?,
+                uid: uid_of(r.try_get("uid")?)?,
                 hotkey: r.try_get("hotkey")?,
                 verdict: r.try_get("verdict")?,
                 mu: r.try_get("mu")?,
@@ -179,7 +180,7 @@ pub async fn window_detail(db: &Db, window: u64) -> Result<Option<WindowDetail>,
             .iter()
             .map(|r| {
                 Ok(Penalty {
-                    uid: u16_of(r.try_get("uid")?)?,
+                    uid: uid_of(r.try_get("uid")?)?,
                     reason: r.try_get("reason")?,
                     factor: r.try_get("factor")?,
                 })
@@ -205,8 +206,8 @@ pub async fn window_detail(db: &Db, window: u64) -> Result<Option<WindowDetail>,
             base_model_hash: hex::encode(r.try_get::<Vec<u8>, _>("base_model_hash")?),
             result_model_hash: hex::encode(r.try_get::<Vec<u8>, _>("result_model_hash")?),
             prev_manifest: hex::encode(r.try_get::<Vec<u8>, _>("prev_manifest")?),
-            peers: u16s(r.try_get("peers")?)?,
-            commit_block: opt_u64(r.try_get("commit_block")?)?,
+            peers: u16s(r.try_get("peers")?, "peers")?,
+            commit_block: opt_u64(r.try_get("commit_block")?, "commit_block")?,
             checkpoint: hex_of(r.try_get("checkpoint")?),
         })
     })
@@ -224,7 +225,7 @@ pub async fn window_detail(db: &Db, window: u64) -> Result<Option<WindowDetail>,
 
 fn evaluation(r: &PgRow) -> Result<Evaluation, DbError> {
     Ok(Evaluation {
-        uid: u16_of(r.try_get("uid")?)?,
+        uid: uid_of(r.try_get("uid")?)?,
         loss_rand_before: r.try_get("loss_rand_before")?,
         loss_rand_after: r.try_get("loss_rand_after")?,
         loss_own_before: r.try_get("loss_own_before")?,
@@ -238,7 +239,7 @@ fn evaluation(r: &PgRow) -> Result<Evaluation, DbError> {
         random_rows: u32::try_from(r.try_get::<i32, _>("random_rows")?).unwrap_or(0),
         eval_lr: r.try_get("eval_lr")?,
         device: r.try_get("device")?,
-        duration_ms: u64_of(r.try_get("duration_ms")?)?,
+        duration_ms: u64_of(r.try_get("duration_ms")?, "duration_ms")?,
     })
 }
 
@@ -247,34 +248,22 @@ const WEIGHTS: &str = "SELECT win, uids, weights, version_key, status, block, tx
 
 fn weight_vector(r: &PgRow) -> Result<WeightVector, DbError> {
     Ok(WeightVector {
-        window: u64_of(r.try_get("win")?)?,
-        uids: u16s(r.try_get("uids")?)?,
+        window: u64_of(r.try_get("win")?, "win")?,
+        uids: u16s(r.try_get("uids")?, "uids")?,
         weights: r.try_get("weights")?,
-        version_key: u64_of(r.try_get("version_key")?)?,
+        version_key: u64_of(r.try_get("version_key")?, "version_key")?,
         status: r.try_get("status")?,
-        block: opt_u64(r.try_get("block")?)?,
+        block: opt_u64(r.try_get("block")?, "block")?,
         tx_hash: hex_of(r.try_get("tx_hash")?),
         error: r.try_get("error")?,
-        commit_block: opt_u64(r.try_get("commit_block")?)?,
-        reveal_at: opt_u64(r.try_get("reveal_at")?)?,
+        commit_block: opt_u64(r.try_get("commit_block")?, "commit_block")?,
+        reveal_at: opt_u64(r.try_get("reveal_at")?, "reveal_at")?,
     })
 }
 
 /// Weight vectors newest first.
 pub async fn weights(db: &Db, q: &PageQuery) -> Result<WeightPage, DbError> {
-    let n = limit(q);
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{WEIGHTS} WHERE win < $1 ORDER BY win DESC LIMIT $2"
-    )))
-    .bind(q.before.map_or(i64::MAX, i64_of))
-    .bind(n + 1)
-    .fetch_all(db.pool())
-    .await?;
-    let mut items = rows
-        .iter()
-        .map(weight_vector)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_before = more(&mut items, n, |w| w.window);
+    let (items, next_before) = paged(db, WEIGHTS, "win", q, weight_vector, |w| w.window).await?;
     Ok(WeightPage { items, next_before })
 }
 
@@ -304,12 +293,12 @@ async fn miner_rows(db: &Db, uid: Option<u16>) -> Result<(Option<u64>, Vec<Miner
     .bind(uid.map(i32::from))
     .fetch_all(db.pool())
     .await?;
-    let window = u64_of(latest)?;
+    let window = u64_of(latest, "win")?;
     let items = rows
         .iter()
         .map(|r| {
             Ok(Miner {
-                uid: u16_of(r.try_get("uid")?)?,
+                uid: uid_of(r.try_get("uid")?)?,
                 hotkey: r.try_get("hotkey")?,
                 window,
                 verdict: r.try_get("verdict")?,
@@ -345,7 +334,7 @@ pub async fn miner(db: &Db, uid: u16) -> Result<Option<MinerDetail>, DbError> {
             .await?
             .map(|r| {
                 Ok::<_, DbError>(WindowEvaluation {
-                    window: u64_of(r.try_get("win")?)?,
+                    window: u64_of(r.try_get("win")?, "win")?,
                     evaluation: evaluation(&r)?,
                 })
             })
@@ -357,7 +346,7 @@ pub async fn miner(db: &Db, uid: u16) -> Result<Option<MinerDetail>, DbError> {
     Ok(Some(MinerDetail {
         miner,
         last_evaluation,
-        penalties: u64_of(penalties)?,
+        penalties: u64_of(penalties, "count")?,
     }))
 }
 
@@ -371,7 +360,7 @@ pub async fn history(db: &Db, uid: u16, q: &PageQuery) -> Result<Option<HistoryP
          WHERE s.uid = $1 AND s.win < $2 ORDER BY s.win DESC LIMIT $3",
     )
     .bind(i32::from(uid))
-    .bind(q.before.map_or(i64::MAX, i64_of))
+    .bind(q.before.map_or(i64::MAX, bound))
     .bind(n + 1)
     .fetch_all(db.pool())
     .await?;
@@ -382,7 +371,7 @@ pub async fn history(db: &Db, uid: u16, q: &PageQuery) -> Result<Option<HistoryP
         .iter()
         .map(|r| {
             Ok(HistoryPoint {
-                window: u64_of(r.try_get("win")?)?,
+                window: u64_of(r.try_get("win")?, "win")?,
                 verdict: r.try_get("verdict")?,
                 mu: r.try_get("mu")?,
                 sigma: r.try_get("sigma")?,
@@ -413,19 +402,19 @@ pub async fn metagraph(db: &Db) -> Result<Metagraph, DbError> {
     let neurons = rows
         .iter()
         .map(|r| {
-            block = Some(u64_of(r.try_get("block")?)?);
+            block = Some(u64_of(r.try_get("block")?, "block")?);
             Ok(Neuron {
-                uid: u16_of(r.try_get("uid")?)?,
+                uid: uid_of(r.try_get("uid")?)?,
                 hotkey: r.try_get("hotkey")?,
                 coldkey: r.try_get("coldkey")?,
-                stake: u64_of(r.try_get("stake")?)?,
+                stake: u64_of(r.try_get("stake")?, "stake")?,
                 validator_permit: r.try_get("validator_permit")?,
                 active: r.try_get("active")?,
-                last_update: u64_of(r.try_get("last_update")?)?,
+                last_update: u64_of(r.try_get("last_update")?, "last_update")?,
                 incentive: r.try_get("incentive")?,
                 dividends: r.try_get("dividends")?,
                 consensus: r.try_get("consensus")?,
-                emission: u64_of(r.try_get("emission")?)?,
+                emission: u64_of(r.try_get("emission")?, "emission")?,
             })
         })
         .collect::<Result<Vec<_>, DbError>>()?;

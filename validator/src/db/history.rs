@@ -1,7 +1,7 @@
 //! Reads over recorded windows: evaluation history, manifests and the model lineage, and the
 //! verdicts and standings a replay recomputes from.
 
-use super::{Db, DbError, digest_of, i64_of, u64_of};
+use super::{Db, DbError, digest_of, i64_of, u64_of, uid_of};
 use crate::rating::Rating;
 use crate::score::Standing;
 use kiln_protocol::Digest;
@@ -17,8 +17,7 @@ impl Db {
         rows.iter()
             .map(|r| {
                 Ok((
-                    u16::try_from(r.try_get::<i32, _>("uid")?)
-                        .map_err(|_| DbError::Corrupt("uid"))?,
+                    uid_of(r.try_get("uid")?)?,
                     u64_of(r.try_get("win")?, "win")?,
                 ))
             })
@@ -174,8 +173,7 @@ impl Db {
         .await?;
         let mut out = BTreeMap::new();
         for r in rows {
-            let uid =
-                u16::try_from(r.try_get::<i32, _>("uid")?).map_err(|_| DbError::Corrupt("uid"))?;
+            let uid = uid_of(r.try_get("uid")?)?;
             let outcome: String = r.try_get("outcome")?;
             let detail: Option<String> = r.try_get("detail")?;
             let verdict = match outcome.as_str() {
@@ -241,8 +239,7 @@ pub(super) fn standings_from(
 ) -> Result<BTreeMap<u16, Standing>, DbError> {
     let mut out = BTreeMap::new();
     for r in rows {
-        let uid =
-            u16::try_from(r.try_get::<i32, _>("uid")?).map_err(|_| DbError::Corrupt("uid"))?;
+        let uid = uid_of(r.try_get("uid")?)?;
         let hotkey: String = r.try_get("hotkey")?;
         if hotkeys.get(&uid) != Some(&hotkey) {
             continue;

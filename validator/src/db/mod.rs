@@ -185,15 +185,25 @@ pub enum Stop {
     AfterScores,
 }
 
-fn i64_of(v: u64, what: &'static str) -> Result<i64, DbError> {
+pub(crate) fn i64_of(v: u64, what: &'static str) -> Result<i64, DbError> {
     i64::try_from(v).map_err(|_| DbError::Corrupt(what))
 }
 
-fn u64_of(v: i64, what: &'static str) -> Result<u64, DbError> {
+pub(crate) fn u64_of(v: i64, what: &'static str) -> Result<u64, DbError> {
     u64::try_from(v).map_err(|_| DbError::Corrupt(what))
 }
 
-fn digest_of(v: Vec<u8>, what: &'static str) -> Result<Digest, DbError> {
+pub(crate) fn uid_of(v: i32) -> Result<u16, DbError> {
+    u16::try_from(v).map_err(|_| DbError::Corrupt("uid"))
+}
+
+pub(crate) fn u16s(v: Vec<i32>, what: &'static str) -> Result<Vec<u16>, DbError> {
+    v.into_iter()
+        .map(|x| u16::try_from(x).map_err(|_| DbError::Corrupt(what)))
+        .collect()
+}
+
+pub(crate) fn digest_of(v: Vec<u8>, what: &'static str) -> Result<Digest, DbError> {
     v.try_into().map_err(|_| DbError::Corrupt(what))
 }
 
@@ -369,13 +379,7 @@ impl Db {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    u16::try_from(r.try_get::<i32, _>("uid")?)
-                        .map_err(|_| DbError::Corrupt("uid"))?,
-                    r.try_get("final_score")?,
-                ))
-            })
+            .map(|r| Ok((uid_of(r.try_get("uid")?)?, r.try_get("final_score")?)))
             .collect()
     }
 
@@ -440,11 +444,7 @@ impl Db {
         };
         Ok(Some(WeightRow {
             window,
-            uids: r
-                .try_get::<Vec<i32>, _>("uids")?
-                .into_iter()
-                .map(|u| u16::try_from(u).map_err(|_| DbError::Corrupt("uids")))
-                .collect::<Result<_, _>>()?,
+            uids: u16s(r.try_get("uids")?, "uids")?,
             weights: r.try_get("weights")?,
             version_key: u64_of(r.try_get("version_key")?, "version_key")?,
             status: r.try_get("status")?,

@@ -1,6 +1,6 @@
 //! Commit-reveal v2 rows: a committed vector waits here, with its salt, for its reveal block.
 
-use super::{Db, DbError, i64_of, u64_of};
+use super::{Db, DbError, i64_of, u16s, u64_of};
 use sqlx::Row;
 
 /// A committed weight vector waiting for its reveal.
@@ -18,12 +18,6 @@ pub struct PendingRevealRow {
     pub version_key: u64,
     /// The first block at which to reveal.
     pub reveal_at: u64,
-}
-
-fn u16s(v: Vec<i32>, what: &'static str) -> Result<Vec<u16>, DbError> {
-    v.into_iter()
-        .map(|x| u16::try_from(x).map_err(|_| DbError::Corrupt(what)))
-        .collect()
 }
 
 impl Db {

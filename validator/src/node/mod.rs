@@ -172,14 +172,15 @@ impl Validator {
             .await?
             .ok_or_else(|| ValidatorError::NotRegistered(account.to_string()))?;
         let files = ModelFiles::new(&cfg.state_dir);
-        let current = files.current(&cfg.device).map_err(model_err)?;
-        let genesis = match &current {
-            Some(m) => m.state_hash(),
-            None => Model::init(&cfg.model, cfg.init_seed, &cfg.device)
-                .map_err(model_err)?
-                .state_hash(),
-        }
-        .map_err(model_err)?;
+        // The checkpoint on disk, else the genesis model.
+        let (loaded, fresh) = match files.current(&cfg.device).map_err(model_err)? {
+            Some(m) => (m, false),
+            None => (
+                Model::init(&cfg.model, cfg.init_seed, &cfg.device).map_err(model_err)?,
+                true,
+            ),
+        };
+        let genesis = loaded.state_hash().map_err(model_err)?;
         let state = db
             .claim(
                 cfg.netuid,
@@ -188,14 +189,13 @@ impl Validator {
                 &genesis,
             )
             .await?;
-        let model = if current.is_none() && state.model_hash == genesis {
-            let model = Model::init(&cfg.model, cfg.init_seed, &cfg.device).map_err(model_err)?;
-            files.stage(&model).map_err(model_err)?;
+        let model = if fresh && state.model_hash == genesis {
+            files.stage(&loaded).map_err(model_err)?;
             files.promote().map_err(model_err)?;
-            model
+            loaded
         } else {
             files
-                .recover(&state.model_hash, current, &cfg.device)
+                .recover(&state.model_hash, (!fresh).then_some(loaded), &cfg.device)
                 .map_err(model_err)?
         };
         let model_hash = state.model_hash;

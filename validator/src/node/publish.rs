@@ -88,7 +88,9 @@ impl Validator {
         if let Some(b) = &checkpoint {
             self.metrics.checkpoint(b.len());
         }
-        self.publish(window, digest, bytes, checkpoint).await?;
+        let peers = manifest.peers.len();
+        self.publish(window, peers, digest, bytes, checkpoint)
+            .await?;
         Ok(Some((digest, uids.to_vec())))
     }
 
@@ -107,7 +109,8 @@ impl Validator {
             None => None,
         };
         tracing::info!(window, "publishing a recorded manifest again");
-        self.publish(window, digest, bytes, checkpoint).await
+        self.publish(window, manifest.peers.len(), digest, bytes, checkpoint)
+            .await
     }
 
     /// Uploads the checkpoint and the manifest, commits the manifest and records the block.
@@ -115,11 +118,11 @@ impl Validator {
     async fn publish(
         &self,
         window: u64,
+        peers: usize,
         digest: Digest,
         bytes: Vec<u8>,
         checkpoint: Option<Vec<u8>>,
     ) -> Result<(), ValidatorError> {
-        let peers = AggregationManifest::decode(&bytes).map_or(0, |m| m.peers.len());
         let byte_len = bytes.len() as u64;
         let block = self.upload_and_commit(window, digest, bytes, checkpoint, byte_len);
         match block.await {
