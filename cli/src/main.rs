@@ -24,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The whole subnet on this machine: devnet, gateway, Postgres, a validator and miners.
+    Up(Box<cmd::up::UpArgs>),
     /// Inspect artifacts (the bytes miners upload).
     #[command(subcommand)]
     Artifact(cmd::artifact::ArtifactCmd),
@@ -58,6 +60,21 @@ enum Command {
     Bench(cmd::bench::BenchCmd),
 }
 
+/// Under `kiln up` (which sets `KILN_EXIT_WITH_PARENT`), exit when stdin closes: the parent is
+/// gone, however it went, and no component outlives it.
+fn exit_with_parent() {
+    if std::env::var_os("KILN_EXIT_WITH_PARENT").is_none() {
+        return;
+    }
+    std::thread::spawn(|| {
+        let mut sink = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(std::io::Read::read(&mut stdin, &mut sink), Ok(n) if n > 0) {}
+        tracing::warn!("the parent process is gone: exiting");
+        std::process::exit(1);
+    });
+}
+
 fn main() -> ExitCode {
     let cli: Cli = match config::parse() {
         Ok(cli) => cli,
@@ -72,7 +89,9 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn")))
         .with_writer(std::io::stderr)
         .init();
+    exit_with_parent();
     let result = match cli.command {
+        Command::Up(a) => a.run(),
         Command::Artifact(c) => c.run(),
         Command::Hparams(c) => c.run(),
         Command::Bench(c) => c.run(),

@@ -1,7 +1,11 @@
 //! Deliberate misbehaviour (`kiln miner --cheat`), so that validators can be shown, and tested,
-//! to catch it. Pure: each cheat changes what is trained on or what is uploaded.
+//! to catch it. Each cheat changes what is trained on, what is uploaded, or what is committed.
 
 use crate::round::WindowUpdate;
+use kiln_protocol::commitment::{Commitment, CommitmentKind};
+use kiln_protocol::{Artifact, Codebook, DecodeOptions};
+use kiln_runtime_client::{AccountId32, BlockSel, Client};
+use std::time::Duration;
 
 /// Ways a miner can misbehave on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +16,12 @@ pub enum Cheat {
     Malformed,
     /// Upload the artifact padded with zeros to [`OVERSIZE_FACTOR`] times its size.
     Oversized,
+    /// Upload a well-formed artifact whose every value is zero.
+    Zeros,
+    /// Never apply the validator's manifests: keep training the model it started with.
+    Stale,
+    /// Upload nothing; commit another miner's digest of the same window once one appears.
+    Copycat,
 }
 
 /// How much larger an oversized upload is than the honest artifact.
@@ -22,7 +32,21 @@ impl Cheat {
     pub fn tamper(self, honest: &[u8]) -> Vec<u8> {
         let mut bytes = honest.to_vec();
         match self {
-            Cheat::RandomData => {}
+            Cheat::RandomData | Cheat::Stale | Cheat::Copycat => {}
+            Cheat::Zeros => {
+                if let (Ok(mut a), Ok(zero)) = (
+                    Artifact::decode(honest, &DecodeOptions::default()),
+                    Codebook::new(&[0.0]),
+                ) {
+                    for t in &mut a.tensors {
+                        t.codebook = zero;
+                        t.codes.fill(0);
+                    }
+                    if let Ok(b) = a.encode() {
+                        bytes = b;
+                    }
+                }
+            }
             Cheat::Malformed => {
                 for b in bytes.iter_mut().take(8) {
                     *b = b'!';
@@ -36,11 +60,39 @@ impl Cheat {
     /// Replaces `update`'s bytes and digest with the tampered ones (the training, the delta
     /// and the error feedback stay the honest ones).
     pub fn apply(self, update: &mut WindowUpdate) {
-        if self == Cheat::RandomData {
+        if matches!(self, Cheat::RandomData | Cheat::Stale | Cheat::Copycat) {
             return;
         }
         update.bytes = self.tamper(&update.bytes);
         update.digest = *blake3::hash(&update.bytes).as_bytes();
+    }
+}
+
+/// For [`Cheat::Copycat`]: waits until another hotkey commits an artifact for `window` (or the
+/// chain reaches `until_block`) and returns that commitment, to be committed again as one's own.
+pub async fn copy_target(
+    chain: &Client,
+    netuid: u16,
+    window: u64,
+    me: &AccountId32,
+    until_block: u64,
+) -> Option<Commitment> {
+    loop {
+        if let Ok(all) = chain.commitments(netuid, BlockSel::Latest).await
+            && let Some(found) = all.into_iter().find_map(|c| {
+                let theirs = c.kiln()?.ok()?;
+                (c.hotkey != *me
+                    && theirs.kind == CommitmentKind::Artifact
+                    && theirs.window == window)
+                    .then_some(theirs)
+            })
+        {
+            return Some(found);
+        }
+        match chain.current_block().await {
+            Ok(b) if b >= until_block => return None,
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
     }
 }
 
@@ -88,5 +140,15 @@ mod tests {
             Artifact::decode(&big, &opts),
             Err(DecodeError::TrailingBytes(_))
         ));
+        // Zeros: still a valid artifact, with the same positions, and nothing in it.
+        let zeros = Artifact::decode(&Cheat::Zeros.tamper(&good), &opts).unwrap();
+        let honest = Artifact::decode(&good, &opts).unwrap();
+        assert_eq!(zeros.header, honest.header);
+        assert_eq!(zeros.tensors[0].indices, honest.tensors[0].indices);
+        assert!(honest.tensors[0].norm() > 0.0);
+        assert_eq!(zeros.tensors[0].norm(), 0.0);
+        for c in [Cheat::Stale, Cheat::Copycat] {
+            assert_eq!(c.tamper(&good), good);
+        }
     }
 }

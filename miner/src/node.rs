@@ -491,6 +491,9 @@ impl Miner {
     /// Waits (up to the configured blocks into `window`) for the manifest of `window − 1` and
     /// applies what arrived.
     async fn sync_for(&mut self, window: u64, on_event: &mut (impl FnMut(MinerEvent) + Send)) {
+        if self.cfg.cheat == Some(Cheat::Stale) {
+            return;
+        }
         let wanted = window.checked_sub(1);
         let give_up = self.clock.start_block(window) + self.cfg.manifest_wait_blocks;
         loop {
@@ -715,15 +718,27 @@ impl Miner {
             return (late, Duration::ZERO);
         }
         let started = Instant::now();
-        let receipt = self
-            .gateway
-            .upload(&self.hotkey, Bytes::from(update.bytes.clone()))
-            .await;
+        let (digest, byte_len) = if self.cfg.cheat == Some(Cheat::Copycat) {
+            let until = deadline.saturating_sub(margin);
+            let net = self.cfg.netuid;
+            match crate::cheat::copy_target(&self.chain, net, window, &self.account, until).await {
+                Some(c) => (c.digest, c.byte_len),
+                None => {
+                    return (
+                        Outcome::UploadFailed("nothing to copy".into()),
+                        Duration::ZERO,
+                    );
+                }
+            }
+        } else {
+            let bytes = Bytes::from(update.bytes.clone());
+            if let Err(e) = self.gateway.upload(&self.hotkey, bytes).await {
+                return (Outcome::UploadFailed(e.to_string()), started.elapsed());
+            }
+            (update.digest, update.bytes.len() as u64)
+        };
         let took = started.elapsed();
-        if let Err(e) = receipt {
-            return (Outcome::UploadFailed(e.to_string()), took);
-        }
-        self.metrics.uploaded(update.bytes.len(), took);
+        self.metrics.uploaded(byte_len as usize, took);
         let block = match self.chain.current_block().await {
             Ok(b) => b,
             Err(e) => return (Outcome::CommitFailed(e.to_string()), took),
@@ -734,8 +749,8 @@ impl Miner {
         let commitment = Commitment {
             kind: CommitmentKind::Artifact,
             window,
-            digest: update.digest,
-            byte_len: update.bytes.len() as u64,
+            digest,
+            byte_len,
             locator: self.cfg.locator.clone(),
         };
         let bytes = match commitment.encode() {
@@ -749,8 +764,8 @@ impl Miner {
         {
             Ok(included) if included.block_number <= deadline => Outcome::Committed {
                 block: included.block_number,
-                digest: update.digest,
-                bytes: update.bytes.len() as u64,
+                digest,
+                bytes: byte_len,
             },
             Ok(included) => Outcome::LateInclusion {
                 block: included.block_number,

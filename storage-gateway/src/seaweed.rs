@@ -31,15 +31,15 @@ pub enum SeaweedError {
 /// A running `weed mini`.
 #[derive(Debug)]
 pub struct SeaweedFs {
-    child: Child,
+    child: Option<Child>,
     endpoint: String,
-    _dir: tempfile::TempDir,
+    ports: Vec<u16>,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for SeaweedFs {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -63,6 +63,19 @@ fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
         .collect()
 }
 
+const PORT_FLAGS: [&str; 10] = [
+    "s3.port",
+    "s3.port.grpc",
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "admin.port",
+    "admin.port.grpc",
+];
+
 impl SeaweedFs {
     /// Starts a server with its data in a fresh temporary folder and waits until a write
     /// through its S3 API succeeds.
@@ -70,49 +83,56 @@ impl SeaweedFs {
         if !installed() {
             return Err(SeaweedError::NotInstalled);
         }
-        let dir = tempfile::tempdir()?;
-        let p = free_ports(10)?;
-        let port_flags = [
-            "s3.port",
-            "s3.port.grpc",
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "admin.port",
-            "admin.port.grpc",
-        ];
-        let child = Command::new("weed")
-            .arg("mini")
-            .arg(format!("-dir={}", dir.path().display()))
-            .args([
-                "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
-                "-master.telemetry=false",
-            ])
-            .args(["-admin.ui=false", "-webdav=false"])
-            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
-            .args(
-                port_flags
-                    .iter()
-                    .zip(&p)
-                    .map(|(f, port)| format!("-{f}={port}")),
-            )
-            .arg(format!("-bucket={BUCKET}"))
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let server = SeaweedFs {
-            child,
-            endpoint: format!("http://127.0.0.1:{}", p[0]),
-            _dir: dir,
+        let ports = free_ports(PORT_FLAGS.len())?;
+        let mut server = SeaweedFs {
+            child: None,
+            endpoint: format!("http://127.0.0.1:{}", ports[0]),
+            ports,
+            dir: tempfile::tempdir()?,
         };
-        let store = server
+        server.restart().await?;
+        Ok(server)
+    }
+
+    /// Stops the server (as an outage would); its data stays for [`SeaweedFs::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same ports and data (a no-op while it runs) and waits
+    /// until it accepts writes.
+    pub async fn restart(&mut self) -> Result<(), SeaweedError> {
+        if self.child.is_none() {
+            self.child = Some(
+                Command::new("weed")
+                    .arg("mini")
+                    .arg(format!("-dir={}", self.dir.path().display()))
+                    .args([
+                        "-ip=127.0.0.1",
+                        "-ip.bind=127.0.0.1",
+                        "-master.telemetry=false",
+                    ])
+                    .args(["-admin.ui=false", "-webdav=false"])
+                    .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+                    .args(
+                        PORT_FLAGS
+                            .iter()
+                            .zip(&self.ports)
+                            .map(|(f, port)| format!("-{f}={port}")),
+                    )
+                    .arg(format!("-bucket={BUCKET}"))
+                    .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+                    .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+                    .current_dir(self.dir.path())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()?,
+            );
+        }
+        let store = self
             .store_config()
             .open()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -127,7 +147,7 @@ impl SeaweedFs {
                 .is_ok()
             {
                 let _ = store.delete(&probe).await;
-                return Ok(server);
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -214,6 +214,18 @@ pub fn score_window(
                             factor: s.sync,
                         });
                     }
+                    // The BMA clamp: an update that helps its own rows no more than random
+                    // ones, on average, is not trained on the assignment.
+                    if s.bma <= 0.0 {
+                        penalties.push(Penalty {
+                            reason: format!(
+                                "assigned-data check failed: BMA {:.3} <= 0 (not trained on \
+                                 its assigned rows)",
+                                s.bma
+                            ),
+                            factor: 0.0,
+                        });
+                    }
                 }
                 Verdict::Missing | Verdict::Late => {
                     s.misses = s.misses.saturating_add(1);

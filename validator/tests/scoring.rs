@@ -296,3 +296,36 @@ fn later_commitments_that_repeat_are_copies() {
         (2, 4, 1.0)
     );
 }
+
+#[test]
+fn a_bma_at_or_below_zero_is_a_recorded_penalty() {
+    let p = ScoreParams::default();
+    let once = |standings: &BTreeMap<u16, Standing>, indicator| {
+        score_window(
+            standings,
+            &BTreeMap::from([(
+                1,
+                Verdict::Evaluated {
+                    loss_score: 0.1,
+                    indicator,
+                    behind: Some(0),
+                },
+            )]),
+            &p,
+        )
+        .remove(0)
+    };
+    let off = once(&BTreeMap::new(), -1);
+    assert!(off.standing.bma < 0.0);
+    assert_eq!(off.final_score, 0.0);
+    assert_eq!(off.penalties.len(), 1, "{:?}", off.penalties);
+    assert!(
+        off.penalties[0]
+            .reason
+            .contains("assigned-data check failed")
+    );
+    assert_eq!(off.penalties[0].factor, 0.0);
+    let on = once(&BTreeMap::new(), 1);
+    assert!(on.standing.bma > 0.0 && on.final_score > 0.0);
+    assert!(on.penalties.is_empty(), "{:?}", on.penalties);
+}

@@ -54,7 +54,9 @@ pub(crate) struct MinerArgs {
     json: bool,
     /// Misbehave on purpose, to demonstrate and test validators (who give such a miner no
     /// weight): `random-data` trains on rows other than the assignment, `malformed` uploads
-    /// bytes that are not an artifact, `oversized` uploads the artifact padded to 4x its size.
+    /// bytes that are not an artifact, `oversized` uploads the artifact padded to 4x its size,
+    /// `zeros` uploads an all-zero update, `stale` never applies manifests, `copycat` commits
+    /// another miner's digest.
     #[arg(long, env = "KILN_CHEAT", value_enum)]
     cheat: Option<CheatArg>,
 }
@@ -68,6 +70,12 @@ enum CheatArg {
     Malformed,
     /// Upload the artifact padded to four times its size.
     Oversized,
+    /// Upload a well-formed artifact whose values are all zero.
+    Zeros,
+    /// Never apply the validator's manifests.
+    Stale,
+    /// Commit another miner's digest instead of uploading.
+    Copycat,
 }
 
 impl MinerArgs {
@@ -103,6 +111,9 @@ impl MinerArgs {
                 CheatArg::RandomData => Cheat::RandomData,
                 CheatArg::Malformed => Cheat::Malformed,
                 CheatArg::Oversized => Cheat::Oversized,
+                CheatArg::Zeros => Cheat::Zeros,
+                CheatArg::Stale => Cheat::Stale,
+                CheatArg::Copycat => Cheat::Copycat,
             }),
         })
     }

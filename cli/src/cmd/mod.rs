@@ -15,4 +15,5 @@ pub(crate) mod model;
 pub(crate) mod node;
 pub(crate) mod s3;
 pub(crate) mod source;
+pub(crate) mod up;
 pub(crate) mod validator;

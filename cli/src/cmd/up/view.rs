@@ -1,0 +1,69 @@
+//! `kiln up`'s terminal view: the start-up steps, then the latest window, redrawn in place on a
+//! terminal or printed line by line otherwise.
+
+use kiln_stack::report::{summary_table, window_table};
+use kiln_stack::{Stack, Summary, WindowReport};
+use std::io::IsTerminal;
+
+pub(super) struct View {
+    redraw: bool,
+    header: String,
+}
+
+impl View {
+    pub(super) fn new(plain: bool) -> Self {
+        Self {
+            redraw: !plain && std::io::stdout().is_terminal(),
+            header: String::new(),
+        }
+    }
+
+    pub(super) fn step(&mut self, step: &str) {
+        eprintln!("kiln up: {step}");
+    }
+
+    pub(super) fn started(&mut self, s: &Stack) {
+        self.header = format!(
+            "kiln up: subnet {} on {}\n  dashboard  http://{}/api/v1/status (OpenAPI: /api/v1/openapi.json)\n  gateway    {}\n  database   {}\n  logs       {}\n",
+            kiln_stack::NETUID,
+            s.ws_url(),
+            s.api_addr(),
+            s.gateway_url(),
+            s.database_url().unwrap_or("-"),
+            s.run_dir().join("logs").display(),
+        );
+        println!("{}\nwaiting for the first scored window…", self.header);
+    }
+
+    pub(super) fn window(&mut self, s: &Stack, r: &WindowReport) {
+        if self.redraw {
+            // Clear the screen and go home, then draw the header and the window.
+            println!("\x1b[2J\x1b[H{}", self.header);
+        }
+        let weights = if r.weights_sent {
+            "weights sent"
+        } else {
+            "no weights this window"
+        };
+        println!(
+            "window {} (block {}, {weights}; {} miners)\n{}",
+            r.window,
+            r.block,
+            s.miners().len(),
+            window_table(r)
+        );
+    }
+
+    pub(super) fn summary(&mut self, s: &Summary) {
+        println!(
+            "summary of windows {:?}\n{}honest miners hold all non-zero weight: {}",
+            s.windows,
+            summary_table(s),
+            if s.honest_hold_all_weight {
+                "yes"
+            } else {
+                "no"
+            }
+        );
+    }
+}

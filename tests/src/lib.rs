@@ -1,0 +1,58 @@
+//! kiln's end-to-end scenarios, written as specifications: a list of miners (honest or
+//! cheating, each its own `kiln miner` process), then steps that advance the run, break things
+//! and assert what the validator decided, in Postgres, in its API and on chain.
+//!
+//! ```no_run
+//! use kiln_e2e::{Behaviour::*, Scenario, Step::*};
+//! # async fn f() {
+//! Scenario::new("a copycat earns nothing")
+//!     .miners([Honest, Honest, Copycat])
+//!     .then(AdvanceWindows(3))
+//!     .then(AssertWeights)
+//!     .then(AssertPenalty { miner: Copycat, verdict: "copy", reason: "copy of uid" })
+//!     .run()
+//!     .await;
+//! # }
+//! ```
+//!
+//! The scenarios run the `kiln` binary of this workspace's target folder (`cargo nextest run
+//! --workspace` builds it; set `KILN_BIN` to use another).
+
+mod run;
+
+pub use kiln_stack::Behaviour;
+pub use run::Scenario;
+
+/// One step of a scenario.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Wait for the validator to score this many more windows.
+    AdvanceWindows(u64),
+    /// The latest weight vector gives weight to honest miners only, at least one of them.
+    AssertWeights,
+    /// Every miner of this behaviour had `verdict` in some window with a penalty whose reason
+    /// contains `reason`, recorded in Postgres and served by the API, and ends with a zero
+    /// final score and zero weight.
+    AssertPenalty {
+        /// The cheaters concerned.
+        miner: Behaviour,
+        /// The verdict name (`copy`, `invalid`, `evaluated`, …).
+        verdict: &'static str,
+        /// A part of the penalty's reason.
+        reason: &'static str,
+    },
+    /// The chain's incentive (Yuma consensus) matches the validator's weights on chain: within
+    /// 0.01 for every miner, and zero for every cheater.
+    AssertIncentiveFollowsWeights,
+    /// `kill -9` of the validator in the middle of a window, then a restart.
+    CrashValidator,
+    /// Every window scored was recorded once, consecutively, and each weight vector was sent
+    /// once: nothing lost, nothing duplicated across restarts.
+    AssertNothingLostOrDuplicated,
+    /// Stop the S3 server once every honest miner has committed the next window, and start it
+    /// again after the validator scored that window.
+    S3OutageForAWindow,
+    /// The outage's window recorded the honest miners as infrastructure failures (no penalty,
+    /// no lost standing), and a later window evaluated them again.
+    AssertInfrastructureMissesThenRecovery,
+}

@@ -1,0 +1,38 @@
+//! Crashes and outages: the validator killed mid-window resumes without losing or repeating
+//! anything; S3 down for a window is recorded as the validator's own infrastructure failure,
+//! never the miners', and the run recovers.
+
+use kiln_e2e::{Behaviour::*, Scenario, Step::*};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_validator_killed_mid_window_resumes_without_loss_or_repeats() {
+    Scenario::new("sigkill")
+        .miners([Honest, Honest, Copycat])
+        .then(AdvanceWindows(2))
+        .then(CrashValidator)
+        .then(AdvanceWindows(2))
+        .then(AssertNothingLostOrDuplicated)
+        .then(AssertWeights)
+        .then(AssertPenalty {
+            miner: Copycat,
+            verdict: "copy",
+            reason: "copy of uid",
+        })
+        .run()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_down_for_a_window_is_an_infrastructure_miss_and_the_run_recovers() {
+    Scenario::new("s3-outage")
+        .on_s3()
+        .miners([Honest, Honest])
+        .then(AdvanceWindows(1))
+        .then(S3OutageForAWindow)
+        .then(AdvanceWindows(2))
+        .then(AssertInfrastructureMissesThenRecovery)
+        .then(AssertNothingLostOrDuplicated)
+        .then(AssertWeights)
+        .run()
+        .await;
+}
