@@ -17,6 +17,7 @@ pub mod node;
 pub mod round;
 pub mod state;
 pub mod sync;
+mod watch;
 
 pub use cheat::Cheat;
 pub use deadline::{CommitDecision, decide};

@@ -9,6 +9,7 @@ use crate::metrics::MinerMetrics;
 use crate::round::{RoundError, WindowUpdate, produce};
 use crate::state::{Identity, MinerState, StateError};
 use crate::sync::{self, ModelSync, SyncError};
+use crate::watch::{AbortOnDrop, watch_window_end};
 use bytes::Bytes;
 use futures::StreamExt;
 use kiln_protocol::artifact::ArtifactHeader;
@@ -774,25 +775,6 @@ impl Miner {
             Err(e) => Outcome::CommitFailed(e.to_string()),
         };
         (outcome, took)
-    }
-}
-
-/// Sets `ended` once the latest block reaches `next_start`.
-async fn watch_window_end(chain: Client, next_start: u64, ended: Arc<AtomicBool>) {
-    loop {
-        if chain.current_block().await.is_ok_and(|b| b >= next_start) {
-            ended.store(true, Ordering::Relaxed);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

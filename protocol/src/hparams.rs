@@ -216,10 +216,11 @@ impl Hparams {
             },
             compression: CompressionParams {
                 topk: 128,
+                error_feedback_decay: 0.5,
                 ..base.compression
             },
             evaluation: EvaluationParams {
-                assigned_min_ratio: 2.0,
+                assigned_min_ratio: 1.5,
                 ..base.evaluation
             },
             ..base

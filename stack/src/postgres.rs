@@ -171,14 +171,9 @@ impl Postgres {
 
     /// Drops the run's database, or stops the private cluster.
     pub async fn stop(mut self) {
-        if let Owned::Database { admin, name } = &self.owned
-            && let Ok(mut conn) = PgConnection::connect(admin).await
-        {
-            let _ = conn
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await;
+        if let Owned::Database { admin, name } = &mut self.owned {
+            drop_database(admin, name).await;
+            name.clear();
         }
         if let Owned::Cluster(c) = &mut self.owned {
             c.stop();
@@ -188,9 +183,37 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        if let Owned::Cluster(c) = &mut self.owned {
-            c.stop();
+        match &mut self.owned {
+            Owned::Cluster(c) => c.stop(),
+            // Not stopped in order (a failed start, a panic): drop the database from a thread
+            // of its own, since drop cannot await.
+            Owned::Database { admin, name } => {
+                let (admin, name) = (admin.clone(), std::mem::take(name));
+                if name.is_empty() {
+                    return;
+                }
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    rt.block_on(drop_database(&admin, &name));
+                })
+                .join();
+            }
         }
+    }
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    if let Ok(mut conn) = PgConnection::connect(admin).await {
+        let _ = conn
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await;
     }
 }
 

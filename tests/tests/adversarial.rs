@@ -9,7 +9,7 @@ async fn honest_miners_rank_top_and_every_cheat_earns_nothing() {
         .miners([
             Honest, Honest, RandomData, Copycat, Zeros, Stale, Malformed, Oversized,
         ])
-        .then(AdvanceWindows(6))
+        .then(AdvanceWindows(7))
         .then(AssertWeights)
         .then(AssertPenalty {
             miner: RandomData,
