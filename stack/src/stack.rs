@@ -374,6 +374,10 @@ impl Stack {
                     .and_then(Value::as_f64)
                 {
                     m.losses.insert(w, l);
+                    // Reports read recent windows only: keep the map bounded on long runs.
+                    while m.losses.len() > 64 {
+                        m.losses.pop_first();
+                    }
                 }
                 if let Some(o) = e["outcome"].as_str() {
                     seen.push((m.uid, w, o.to_string()));

@@ -29,7 +29,7 @@ async fn s3_down_for_a_window_is_an_infrastructure_miss_and_the_run_recovers() {
         .miners([Honest, Honest])
         .then(AdvanceWindows(1))
         .then(S3OutageForAWindow)
-        .then(AdvanceWindows(2))
+        .then(AdvanceWindows(3))
         .then(AssertInfrastructureMissesThenRecovery)
         .then(AssertNothingLostOrDuplicated)
         .then(AssertWeights)

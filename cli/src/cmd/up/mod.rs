@@ -93,7 +93,8 @@ impl UpArgs {
 
     async fn run_async(self) -> Result<()> {
         let cfg = self.config()?;
-        let window_secs = cfg.block_time_ms * 20 / 1000;
+        let blocks = kiln_protocol::Hparams::tiny().window.blocks_per_window;
+        let window_secs = cfg.block_time_ms * blocks / 1000;
         let mut view = view::View::new(self.plain);
         let stop = super::miner::shutdown_signal();
         tokio::pin!(stop);
