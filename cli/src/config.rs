@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// The global flag's id.
 pub(crate) const CONFIG_ID: &str = "config";
+/// The id of `--check-config`, which loads its file as `--config` does.
+const CHECK_ID: &str = "check_config";
 
 /// Why a config file could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -41,18 +43,14 @@ pub(crate) enum ConfigError {
 pub(crate) fn parse<T: CommandFactory + FromArgMatches>() -> Result<T, ConfigError> {
     let args: Vec<OsString> = std::env::args_os().collect();
     let cmd = T::command();
-    let matches = cmd
-        .clone()
-        .try_get_matches_from(&args)
-        .unwrap_or_else(|e| e.exit());
-    let extra = from_file(&cmd, &matches)?;
-    let matches = if extra.is_empty() {
-        matches
-    } else {
-        let mut all = args;
-        all.extend(extra);
-        cmd.try_get_matches_from(all).unwrap_or_else(|e| e.exit())
+    // A first, lenient pass finds the command and its file: a required flag may be in the file.
+    let extra = match cmd.clone().ignore_errors(true).try_get_matches_from(&args) {
+        Ok(lenient) => from_file(&cmd, &lenient)?,
+        Err(_) => Vec::new(),
     };
+    let mut all = args;
+    all.extend(extra);
+    let matches = cmd.try_get_matches_from(all).unwrap_or_else(|e| e.exit());
     Ok(T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
 }
 
@@ -73,11 +71,9 @@ fn from_file(root: &Command, matches: &ArgMatches) -> Result<Vec<OsString>, Conf
     if !std::ptr::eq(cmd, root) && cmd.get_arguments().any(|a| a.get_id() == CONFIG_ID) {
         return Ok(Vec::new());
     }
-    let Some(path) = leaf
-        .try_get_one::<PathBuf>(CONFIG_ID)
-        .ok()
-        .flatten()
-        .cloned()
+    let Some(path) = [CONFIG_ID, CHECK_ID]
+        .into_iter()
+        .find_map(|id| leaf.try_get_one::<PathBuf>(id).ok().flatten().cloned())
     else {
         return Ok(Vec::new());
     };
@@ -92,10 +88,10 @@ fn from_file(root: &Command, matches: &ArgMatches) -> Result<Vec<OsString>, Conf
     let mut out = Vec::new();
     for (key, value) in table {
         let flag = key.replace('_', "-");
-        let Some(arg) = cmd
-            .get_arguments()
-            .find(|a| a.get_long() == Some(flag.as_str()) && a.get_id() != CONFIG_ID)
-        else {
+        let Some(arg) = cmd.get_arguments().find(|a| {
+            a.get_long() == Some(flag.as_str())
+                && ![CONFIG_ID, CHECK_ID].contains(&a.get_id().as_str())
+        }) else {
             return Err(ConfigError::UnknownKey {
                 path,
                 command: name,

@@ -18,6 +18,10 @@ struct Cli {
     /// flags and environment variables take precedence over it.
     #[arg(long, global = true, env = "KILN_CONFIG", value_name = "FILE")]
     config: Option<std::path::PathBuf>,
+    /// Load FILE as `--config` does (the gateway: its settings file), validate the command's
+    /// configuration, print what it found and exit, starting nothing.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "config")]
+    check_config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,6 +79,17 @@ fn exit_with_parent() {
     });
 }
 
+/// `--check-config`: validates what the command would start with; names the command.
+fn check_config(command: Command, path: &std::path::Path) -> anyhow::Result<&'static str> {
+    match command {
+        Command::Validator(a) => a.check().map(|()| "`kiln validator`"),
+        Command::Miner(a) => a.check().map(|()| "`kiln miner`"),
+        Command::Api(a) => a.check().map(|()| "`kiln api`"),
+        Command::Gateway(c) => c.check(path).map(|()| "`kiln gateway`"),
+        _ => anyhow::bail!("--check-config applies to validator, miner, api and gateway"),
+    }
+}
+
 fn main() -> ExitCode {
     let cli: Cli = match config::parse() {
         Ok(cli) => cli,
@@ -90,6 +105,18 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     exit_with_parent();
+    if let Some(path) = &cli.check_config {
+        return match check_config(cli.command, path) {
+            Ok(what) => {
+                println!("{}: a valid configuration for {what}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", path.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = match cli.command {
         Command::Up(a) => a.run(),
         Command::Artifact(c) => c.run(),

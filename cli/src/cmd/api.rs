@@ -40,6 +40,12 @@ impl ApiArgs {
             .block_on(self.serve())
     }
 
+    /// `--check-config`: the run's parameters load and make a window clock.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.run.load()?.window_clock()?;
+        Ok(())
+    }
+
     async fn serve(self) -> Result<()> {
         let hparams = self.run.load()?;
         let db = Db::connect(&self.database_url)

@@ -127,6 +127,17 @@ pub(crate) struct GcArgs {
 }
 
 impl GatewayCmd {
+    /// `--check-config FILE`: the settings file `FILE`, with the flags and environment over it.
+    pub(crate) fn check(self, path: &std::path::Path) -> Result<()> {
+        let mut settings = match self {
+            Self::Serve(a) => a.settings,
+            Self::Gc(a) => a.settings,
+        };
+        settings.config = Some(path.to_path_buf());
+        settings.resolve()?.chain.parse::<Network>()?;
+        Ok(())
+    }
+
     pub(crate) fn run(self) -> Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

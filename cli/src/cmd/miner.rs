@@ -87,6 +87,14 @@ impl MinerArgs {
         rt.block_on(self.run_async())
     }
 
+    /// `--check-config`: everything the miner reads before it connects anywhere.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.node.hparams()?.window_clock()?;
+        self.node.model()?;
+        self.validator.as_deref().map(parse_account).transpose()?;
+        Ok(())
+    }
+
     fn config(&self) -> Result<MinerConfig> {
         let hparams = self.node.hparams()?;
         let model = self.node.model()?;

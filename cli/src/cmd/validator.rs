@@ -166,6 +166,29 @@ impl ValidatorArgs {
         }
     }
 
+    /// `--check-config`: everything the validator reads before it connects anywhere.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.node.hparams()?.window_clock()?;
+        self.node.model()?;
+        self.database_url
+            .as_deref()
+            .context("--database-url (or DATABASE_URL) is required")?;
+        self.locator_gateways()?;
+        Ok(())
+    }
+
+    /// `--locator-gateway ID=URL` entries.
+    fn locator_gateways(&self) -> Result<Vec<(&str, &str)>> {
+        self.locator_gateway
+            .iter()
+            .map(|entry| {
+                entry
+                    .split_once('=')
+                    .with_context(|| format!("--locator-gateway {entry:?}: expected ID=URL"))
+            })
+            .collect()
+    }
+
     fn config(&self) -> Result<ValidatorConfig> {
         let hparams = self.node.hparams()?;
         let model = self.node.model()?;
@@ -203,10 +226,7 @@ impl ValidatorArgs {
         let client =
             |url: &str| GatewayClient::new(url, self.node.netuid, Duration::from_secs(60), 2);
         let mut named = BTreeMap::new();
-        for entry in &self.locator_gateway {
-            let (id, url) = entry
-                .split_once('=')
-                .with_context(|| format!("--locator-gateway {entry:?}: expected ID=URL"))?;
+        for (id, url) in self.locator_gateways()? {
             named.insert(id.to_owned(), client(url)?);
         }
         let sources = Sources::new(client(&self.node.gateway)?, named);
