@@ -171,3 +171,121 @@ fn a_required_flag_may_come_from_the_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url"));
 }
+
+#[test]
+fn prometheus_config_and_alert_rules_pass_promtool() {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("KILN_REQUIRE_PROMTOOL").is_none(),
+            "promtool is required (apt-get install prometheus)"
+        );
+        eprintln!("SKIPPED: promtool not found (apt-get install prometheus)");
+        return;
+    }
+    for (what, file) in [("config", "prometheus.yml"), ("rules", "alerts.yml")] {
+        let path = deploy().join("prometheus").join(file);
+        let out = Command::new("promtool")
+            .args(["check", what])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool check {what} {}: {}{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Metric names the code registers (`counter!`, `gauge!`, `histogram!` with a literal name),
+/// with whether each is a histogram (exported as a summary: `{quantile}`, `_sum`, `_count`).
+fn exported_metrics() -> Vec<(String, bool)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    let mut dirs: Vec<PathBuf> = ["validator/src", "miner/src", "storage-gateway/src"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (kind, histogram) in [
+                ("counter!(", false),
+                ("gauge!(", false),
+                ("histogram!(", true),
+            ] {
+                for (i, _) in text.match_indices(kind) {
+                    let rest = text[i + kind.len()..].trim_start();
+                    if let Some(name) = rest.strip_prefix('"').and_then(|r| r.split('"').next())
+                        && name.starts_with("kiln_")
+                    {
+                        out.push((name.to_string(), histogram));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every `kiln_…` name in `text`.
+fn queried(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (i, _) in text.match_indices("kiln_") {
+        if text[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let name: String = text[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        names.push(name);
+    }
+    names
+}
+
+#[test]
+fn dashboards_and_alerts_query_only_metrics_the_code_exports() {
+    let exported = exported_metrics();
+    assert!(exported.len() > 20, "{exported:?}");
+    let known = |name: &str| {
+        exported.iter().any(|(e, histogram)| {
+            e == name
+                || (*histogram
+                    && [format!("{e}_sum"), format!("{e}_count")].contains(&name.to_string()))
+        })
+    };
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(deploy().join("grafana/dashboards/kiln.json")).unwrap(),
+    )
+    .unwrap();
+    let mut exprs = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap();
+            assert!(!queried(expr).is_empty(), "{expr}");
+            exprs.push(expr.to_string());
+        }
+    }
+    assert!(exprs.len() >= 15, "{exprs:?}");
+    let alerts = std::fs::read_to_string(deploy().join("prometheus/alerts.yml")).unwrap();
+    let mut names: Vec<String> = exprs.iter().flat_map(|e| queried(e)).collect();
+    names.extend(queried(&alerts));
+    for name in &names {
+        assert!(known(name), "{name} is queried but no code exports it");
+    }
+    // Each role's metrics are on a dashboard.
+    for role in ["kiln_validator_", "kiln_gateway_", "kiln_miner_"] {
+        assert!(
+            names.iter().any(|n| n.starts_with(role)),
+            "no {role}* panel"
+        );
+    }
+}
