@@ -38,6 +38,17 @@ fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
     out
 }
 
+/// Whether `--help` output lists `flag` (`--name`, as a word of a line's start).
+fn has_flag(help: &str, flag: &str) -> bool {
+    help.lines().any(|l| {
+        l.trim_start()
+            .split([' ', ','])
+            .filter(|w| !w.is_empty())
+            .take_while(|w| w.starts_with('-'))
+            .any(|w| w == flag)
+    })
+}
+
 fn role_of(path: &Path) -> String {
     let name = path.file_name().unwrap().to_str().unwrap();
     let name = name.strip_prefix("kiln-").unwrap_or(name);
@@ -116,7 +127,7 @@ fn systemd_units_use_only_real_flags_and_env_vars() {
         assert_eq!(words[1..=sub.len()], sub[..], "{exec}");
         for flag in words.iter().filter(|w| w.starts_with("--")) {
             assert!(
-                help.contains(&format!("{flag} ")),
+                has_flag(&help, flag),
                 "{}: {flag} is not a flag of `kiln {}`",
                 unit.display(),
                 sub.join(" ")
@@ -288,4 +299,118 @@ fn dashboards_and_alerts_query_only_metrics_the_code_exports() {
             "no {role}* panel"
         );
     }
+}
+
+/// A compose service that runs the kiln image: (name, command words, environment names).
+type KilnService = (String, Vec<String>, Vec<String>);
+
+/// The services of a compose file that run the kiln image. Reads the files' own layout: two
+/// spaces per level, `command:` as a JSON-style list, `environment:` as a map.
+fn kiln_services(text: &str) -> Vec<KilnService> {
+    let mut services: Vec<(KilnService, bool)> = Vec::new();
+    let mut in_services = false;
+    let mut in_env = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        match indent {
+            0 => in_services = t == "services:",
+            2 if in_services => {
+                services.push((
+                    (t.trim_end_matches(':').to_string(), Vec::new(), Vec::new()),
+                    false,
+                ));
+                in_env = false;
+            }
+            4 if in_services => {
+                let Some(((_, command, _), kiln)) = services.last_mut() else {
+                    continue;
+                };
+                in_env = t == "environment:";
+                *kiln |= t == "image: ${KILN_IMAGE}";
+                if let Some(list) = t.strip_prefix("command: ") {
+                    *command = serde_json::from_str(list).unwrap();
+                }
+            }
+            6 if in_services && in_env => {
+                if let Some(((_, _, env), _)) = services.last_mut() {
+                    env.push(t.split(':').next().unwrap().to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    services
+        .into_iter()
+        .filter(|(_, kiln)| *kiln)
+        .map(|(s, _)| s)
+        .collect()
+}
+
+#[test]
+fn compose_files_use_only_real_flags_env_vars_and_config_files() {
+    let composes = files("compose", "yml");
+    assert_eq!(composes.len(), 2, "{composes:?}");
+    let env_example = std::fs::read_to_string(deploy().join("compose/.env.example")).unwrap();
+    let mut seen = Vec::new();
+    for path in composes {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let services = kiln_services(&text);
+        assert!(!services.is_empty(), "{}", path.display());
+        for (name, command, env) in services {
+            let role = command
+                .first()
+                .unwrap_or_else(|| panic!("{name}: no command"))
+                .clone();
+            let sub = subcommand(&role);
+            assert_eq!(command[..sub.len()], sub[..], "{name}: {command:?}");
+            let help =
+                String::from_utf8(kiln(&[sub.as_slice(), &["--help"]].concat()).stdout).unwrap();
+            for flag in command.iter().filter(|w| w.starts_with("--")) {
+                assert!(
+                    has_flag(&help, flag),
+                    "{name}: {flag} is not a flag of `kiln {role}`"
+                );
+            }
+            for var in &env {
+                assert!(
+                    help.contains(&format!("env: {var}="))
+                        || help.contains(&format!("env: {var}]")),
+                    "{name}: {var} is no environment variable of `kiln {}`",
+                    sub.join(" ")
+                );
+            }
+            // The config it mounts exists for every network `.env.example` may name.
+            for network in ["finney", "testnet", "local"] {
+                assert!(
+                    deploy()
+                        .join(format!("config/{role}.{network}.toml"))
+                        .is_file(),
+                    "{name}: no config/{role}.{network}.toml"
+                );
+            }
+            assert!(
+                text.contains(&format!(
+                    "../config/{role}.${{KILN_NETWORK}}.toml:/etc/kiln/{role}.toml"
+                )),
+                "{name}"
+            );
+            seen.push(role);
+        }
+        // Every `${VAR}` the file uses is in `.env.example`.
+        for (i, _) in text.match_indices("${") {
+            let var: String = text[i + 2..].chars().take_while(|c| *c != '}').collect();
+            assert!(
+                env_example.contains(&format!("\n{var}="))
+                    || env_example.starts_with(&format!("{var}=")),
+                "{}: ${{{var}}} is not in .env.example",
+                path.display()
+            );
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["gateway", "miner", "validator"]);
 }
