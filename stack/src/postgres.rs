@@ -108,9 +108,12 @@ impl Postgres {
             .is_root()
             .then(|| "postgres".to_string());
         // The `postgres` user cannot reach a root-owned home: its cluster lives in the
-        // system's temporary folder, under a name fixed by `dir` so a later run finds it.
+        // system's temporary folder, under a name fixed by `dir`'s absolute path so a later run finds it.
         let data = match &run_as {
-            Some(_) => std::env::temp_dir().join(format!("kiln-pg-{:016x}", fnv(path_str(dir)))),
+            Some(_) => {
+                let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+                std::env::temp_dir().join(format!("kiln-pg-{:016x}", fnv(path_str(&abs))))
+            }
             None => dir.join("pg"),
         };
         let mut cluster = Cluster {
