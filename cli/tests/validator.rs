@@ -16,29 +16,20 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// A run under way: the tiny model after 30 windows of plain training on the synthetic corpus,
-/// saved as every participant's current model. (At genesis an update helps every row alike,
-/// so the assigned-data check cannot tell miners apart yet.)
-fn pretrained(dirs: &[std::path::PathBuf]) {
-    use kiln_training::data::{Synth, SynthConfig};
-    use kiln_training::{AdamW, InnerConfig, Model, ModelConfig, outer_step, train_inner};
-    let hp = kiln_protocol::Hparams::tiny();
-    let s = Synth::new(SynthConfig::default());
-    let model = Model::init(&ModelConfig::tiny(), 0, &candle_core::Device::Cpu).unwrap();
-    let cfg = InnerConfig::from_hparams(&hp, 10_000);
-    let mut opt = AdamW::new(&model, cfg.adamw).unwrap();
-    for w in 0..30u64 {
-        let rows: Vec<u32> = (0..32).flat_map(|i| s.row(2000 + w * 32 + i)).collect();
-        let out = train_inner(&model, &mut opt, &rows, 64, w * 4, &cfg).unwrap();
-        let agg: Vec<(&str, &[f32])> = out
-            .delta
-            .iter()
-            .map(|d| (d.name.as_str(), d.values.as_slice()))
-            .collect();
-        outer_step(&model, &agg, 1.0).unwrap();
-    }
+/// A run under way: the warm-start model of `kiln up` (the tiny model after 30 windows of plain
+/// training on the dataset), saved as every participant's current model. (At genesis an update
+/// helps every row alike, so the assigned-data check cannot tell miners apart yet.)
+async fn pretrained(net: &Net, dirs: &[std::path::PathBuf]) {
+    let warm = kiln_stack::warm::warm_model(&net.dir.path().join("data"), net.dir.path(), 30)
+        .await
+        .unwrap();
     for dir in dirs {
-        model.save(&dir.join("model")).unwrap();
+        let model = dir.join("model");
+        std::fs::create_dir_all(&model).unwrap();
+        for entry in std::fs::read_dir(&warm).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, model.join(path.file_name().unwrap())).unwrap();
+        }
     }
 }
 
@@ -66,12 +57,16 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
         .await
         .unwrap();
     let validator_dir = net.dir.path().join("validator");
-    pretrained(&[
-        validator_dir.clone(),
-        state_dir(&net, "//Bob"),
-        state_dir(&net, "//Charlie"),
-        state_dir(&net, "//Grace"),
-    ]);
+    pretrained(
+        &net,
+        &[
+            validator_dir.clone(),
+            state_dir(&net, "//Bob"),
+            state_dir(&net, "//Charlie"),
+            state_dir(&net, "//Grace"),
+        ],
+    )
+    .await;
     at_window_start(&net.chain).await;
     let mut miners = [
         MinerProc::start(&net, "//Bob", &url, &[]),

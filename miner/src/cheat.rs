@@ -27,7 +27,45 @@ pub enum Cheat {
 /// How much larger an oversized upload is than the honest artifact.
 pub const OVERSIZE_FACTOR: usize = 4;
 
+/// A `--cheat` name that is none of [`Cheat::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown cheat `{0}`: expected random-data, malformed, oversized, zeros, stale or copycat")]
+pub struct UnknownCheat(pub String);
+
+impl std::str::FromStr for Cheat {
+    type Err = UnknownCheat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Cheat::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| UnknownCheat(s.to_string()))
+    }
+}
+
 impl Cheat {
+    /// Every cheat.
+    pub const ALL: [Cheat; 6] = [
+        Cheat::RandomData,
+        Cheat::Malformed,
+        Cheat::Oversized,
+        Cheat::Zeros,
+        Cheat::Stale,
+        Cheat::Copycat,
+    ];
+
+    /// Its name, as `kiln miner --cheat` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cheat::RandomData => "random-data",
+            Cheat::Malformed => "malformed",
+            Cheat::Oversized => "oversized",
+            Cheat::Zeros => "zeros",
+            Cheat::Stale => "stale",
+            Cheat::Copycat => "copycat",
+        }
+    }
+
     /// The bytes uploaded in place of the honest artifact's `honest`.
     pub fn tamper(self, honest: &[u8]) -> Vec<u8> {
         let mut bytes = honest.to_vec();
@@ -150,5 +188,9 @@ mod tests {
         for c in [Cheat::Stale, Cheat::Copycat] {
             assert_eq!(c.tamper(&good), good);
         }
+        for c in Cheat::ALL {
+            assert_eq!(c.name().parse::<Cheat>().unwrap(), c);
+        }
+        assert!("lazy".parse::<Cheat>().is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! What a stack runs: its miners' behaviours, its storage, its timing.
 
+use kiln_miner::Cheat;
 use std::path::PathBuf;
 use std::str::FromStr;
 use thiserror::Error;
@@ -35,17 +36,22 @@ impl Behaviour {
         Behaviour::Oversized,
     ];
 
-    /// Its name, as `kiln miner --cheat` spells it (`honest` for the honest miner).
-    pub fn name(self) -> &'static str {
+    /// The `kiln miner --cheat` it runs with (`None`: honest).
+    pub fn cheat(self) -> Option<Cheat> {
         match self {
-            Behaviour::Honest => "honest",
-            Behaviour::RandomData => "random-data",
-            Behaviour::Copycat => "copycat",
-            Behaviour::Zeros => "zeros",
-            Behaviour::Stale => "stale",
-            Behaviour::Malformed => "malformed",
-            Behaviour::Oversized => "oversized",
+            Behaviour::Honest => None,
+            Behaviour::RandomData => Some(Cheat::RandomData),
+            Behaviour::Copycat => Some(Cheat::Copycat),
+            Behaviour::Zeros => Some(Cheat::Zeros),
+            Behaviour::Stale => Some(Cheat::Stale),
+            Behaviour::Malformed => Some(Cheat::Malformed),
+            Behaviour::Oversized => Some(Cheat::Oversized),
         }
+    }
+
+    /// Its name: the cheat's, as `kiln miner --cheat` spells it, or `honest`.
+    pub fn name(self) -> &'static str {
+        self.cheat().map_or("honest", Cheat::name)
     }
 
     /// Whether validators should pay it.
@@ -146,5 +152,11 @@ mod tests {
         }
         assert!("lazy".parse::<Behaviour>().is_err());
         assert!(Behaviour::Honest.is_honest() && !Behaviour::Copycat.is_honest());
+        // Every cheat the miner has, once.
+        let mut cheats: Vec<&str> = Behaviour::CHEATS.iter().map(|b| b.name()).collect();
+        cheats.sort_unstable();
+        let mut all: Vec<&str> = Cheat::ALL.iter().map(|c| c.name()).collect();
+        all.sort_unstable();
+        assert_eq!(cheats, all);
     }
 }

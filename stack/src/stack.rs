@@ -78,9 +78,11 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StackError {
     move |source| StackError::Io { what, source }
 }
 
-fn chain_err(what: impl Into<String>) -> impl FnOnce(String) -> StackError {
-    let what = what.into();
-    move |detail| StackError::Chain { what, detail }
+fn chain_err(what: impl Into<String>, e: impl std::fmt::Display) -> StackError {
+    StackError::Chain {
+        what: what.into(),
+        detail: e.to_string(),
+    }
 }
 
 /// A miner of the stack.
@@ -159,33 +161,31 @@ impl Stack {
             .await?;
         let chain = Client::connect(Network::Url(ws_url.clone()), ClientOptions::default())
             .await
-            .map_err(|e| chain_err(format!("connecting to {ws_url}"))(e.to_string()))?;
+            .map_err(|e| chain_err(format!("connecting to {ws_url}"), e))?;
 
         progress("registering and funding the miners");
-        let alice = from_secret("//Alice").map_err(|e| chain_err("//Alice")(e.to_string()))?;
+        let alice = from_secret("//Alice").map_err(|e| chain_err("//Alice", e))?;
         let mut hotkeys = Vec::new();
         for (i, b) in cfg.miners.iter().enumerate() {
             let uri = format!("//kiln-{}-{}", b.name(), i + 1);
-            let who = account(&from_secret(&uri).map_err(|e| chain_err(&uri)(e.to_string()))?);
+            let who = account(&from_secret(&uri).map_err(|e| chain_err(&uri, e))?);
             chain
                 .transfer(&alice, &who, MINER_FUNDS)
                 .await
-                .map_err(|e| chain_err(format!("funding {uri}"))(e.to_string()))?;
+                .map_err(|e| chain_err(format!("funding {uri}"), e))?;
             let (uid, _) = chain
                 .burned_register(NETUID, &alice, &who)
                 .await
-                .map_err(|e| chain_err(format!("registering {uri}"))(e.to_string()))?;
+                .map_err(|e| chain_err(format!("registering {uri}"), e))?;
             hotkeys.push((uid, *b, uri));
         }
         // The validator's stake is what Yuma weighs its weights by.
-        let validator = account(
-            &from_secret(VALIDATOR_HOTKEY)
-                .map_err(|e| chain_err(VALIDATOR_HOTKEY)(e.to_string()))?,
-        );
+        let validator =
+            account(&from_secret(VALIDATOR_HOTKEY).map_err(|e| chain_err(VALIDATOR_HOTKEY, e))?);
         chain
             .add_stake(NETUID, &alice, &validator, VALIDATOR_STAKE)
             .await
-            .map_err(|e| chain_err("staking to the validator")(e.to_string()))?;
+            .map_err(|e| chain_err("staking to the validator", e))?;
 
         progress("starting the storage gateway");
         let mut gw_args: Vec<String> = strings(["gateway", "serve", "--chain"])
@@ -250,8 +250,8 @@ impl Stack {
             seed(&dir)?;
             let mut args = vec!["miner".to_string()];
             args.extend(node_args(&hotkey, &dir));
-            if !behaviour.is_honest() {
-                args.extend(["--cheat".into(), behaviour.name().into()]);
+            if let Some(cheat) = behaviour.cheat() {
+                args.extend(["--cheat".into(), cheat.name().into()]);
             }
             let log = logs.join(format!("miner-{uid}-{}.log", behaviour.name()));
             miners.push(MinerNode {
@@ -424,7 +424,7 @@ impl Stack {
             .chain
             .metagraph(NETUID, BlockSel::Latest)
             .await
-            .map_err(|e| chain_err("reading the metagraph")(e.to_string()))?;
+            .map_err(|e| chain_err("reading the metagraph", e))?;
         let incentive: BTreeMap<u16, f64> = metagraph
             .neurons
             .iter()

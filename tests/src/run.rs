@@ -353,16 +353,53 @@ impl Run {
             "[{}] a weight vector was not included exactly once: {statuses:?}",
             self.name
         );
-        // On chain: one weight-setting per window (the validator's LastUpdate moved at most
-        // once per recorded window).
-        let blocks: Vec<Option<i64>> =
-            sqlx::query_scalar("SELECT block FROM weight_submissions ORDER BY win")
-                .fetch_all(&mut db)
+        // Each recorded vector has its own inclusion block.
+        let blocks: Vec<i64> = sqlx::query_scalar(
+            "SELECT block FROM weight_submissions WHERE block IS NOT NULL ORDER BY block",
+        )
+        .fetch_all(&mut db)
+        .await
+        .expect("reading weight blocks");
+        assert!(
+            blocks.len() == windows.len() && blocks.windows(2).all(|p| p[0] < p[1]),
+            "[{}] {blocks:?}",
+            self.name
+        );
+        // On chain: the validator's last weight-setting (its LastUpdate) is the newest one
+        // Postgres records; a vector sent twice, or sent unrecorded, would move it past that.
+        // (Recorded after inclusion: a few tries cover the gap.)
+        let mut last = String::new();
+        for _ in 0..20 {
+            let mg = self
+                .stack
+                .chain()
+                .metagraph(kiln_stack::NETUID, BlockSel::Latest)
                 .await
-                .expect("reading weight blocks");
-        let mut distinct: Vec<i64> = blocks.iter().flatten().copied().collect();
-        distinct.dedup();
-        assert_eq!(distinct.len(), windows.len(), "[{}] {blocks:?}", self.name);
+                .expect("reading the metagraph");
+            let on_chain = mg
+                .neurons
+                .iter()
+                .find(|n| n.uid == 0)
+                .map(|n| n.last_update);
+            let newest: Option<i64> =
+                sqlx::query_scalar("SELECT max(block) FROM weight_submissions WHERE block <= $1")
+                    .bind(mg.block as i64)
+                    .fetch_one(&mut db)
+                    .await
+                    .expect("reading the newest weight block");
+            if on_chain.is_some() && on_chain == newest.map(|b| b as u64) {
+                return;
+            }
+            last = format!(
+                "at block {}: LastUpdate {on_chain:?}, recorded {newest:?}",
+                mg.block
+            );
+            tokio::time::sleep(Duration::from_millis(BLOCK_MS)).await;
+        }
+        panic!(
+            "[{}] weights on chain that Postgres does not record: {last}",
+            self.name
+        );
     }
 
     async fn s3_outage(&mut self) {

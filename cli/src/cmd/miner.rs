@@ -57,25 +57,8 @@ pub(crate) struct MinerArgs {
     /// bytes that are not an artifact, `oversized` uploads the artifact padded to 4x its size,
     /// `zeros` uploads an all-zero update, `stale` never applies manifests, `copycat` commits
     /// another miner's digest.
-    #[arg(long, env = "KILN_CHEAT", value_enum)]
-    cheat: Option<CheatArg>,
-}
-
-/// `--cheat` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum CheatArg {
-    /// Train on rows other than the assignment.
-    RandomData,
-    /// Upload bytes that are not an artifact.
-    Malformed,
-    /// Upload the artifact padded to four times its size.
-    Oversized,
-    /// Upload a well-formed artifact whose values are all zero.
-    Zeros,
-    /// Never apply the validator's manifests.
-    Stale,
-    /// Commit another miner's digest instead of uploading.
-    Copycat,
+    #[arg(long, env = "KILN_CHEAT")]
+    cheat: Option<Cheat>,
 }
 
 impl MinerArgs {
@@ -115,14 +98,7 @@ impl MinerArgs {
             validator: self.validator.as_deref().map(parse_account).transpose()?,
             locator: self.node.locator.clone(),
             windows: self.windows,
-            cheat: self.cheat.map(|c| match c {
-                CheatArg::RandomData => Cheat::RandomData,
-                CheatArg::Malformed => Cheat::Malformed,
-                CheatArg::Oversized => Cheat::Oversized,
-                CheatArg::Zeros => Cheat::Zeros,
-                CheatArg::Stale => Cheat::Stale,
-                CheatArg::Copycat => Cheat::Copycat,
-            }),
+            cheat: self.cheat,
         })
     }
 
