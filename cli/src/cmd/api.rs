@@ -33,11 +33,7 @@ pub(crate) struct ApiArgs {
 
 impl ApiArgs {
     pub(crate) fn run(self) -> Result<()> {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?
-            .block_on(self.serve())
+        super::block_on(self.serve())
     }
 
     /// `--check-config`: the run's parameters load and make a window clock.

@@ -118,11 +118,7 @@ struct CommitArgs {
 
 impl ChainArgs {
     pub(crate) fn run(self) -> Result<()> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        rt.block_on(self.run_async())
+        super::block_on(self.run_async())
     }
 
     async fn run_async(self) -> Result<()> {

@@ -26,11 +26,7 @@ pub(crate) struct DevnetArgs {
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async {
+    super::block_on(async {
         let node = spawn(NodeConfig {
             port: args.port,
             block_time_ms: args.block_time_ms,

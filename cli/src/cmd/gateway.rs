@@ -139,11 +139,7 @@ impl GatewayCmd {
     }
 
     pub(crate) fn run(self) -> Result<()> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        rt.block_on(async {
+        super::block_on(async {
             match self {
                 GatewayCmd::Serve(a) => serve(a).await,
                 GatewayCmd::Gc(a) => run_gc(a).await,

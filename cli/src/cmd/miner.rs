@@ -63,11 +63,7 @@ pub(crate) struct MinerArgs {
 
 impl MinerArgs {
     pub(crate) fn run(self) -> Result<()> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        rt.block_on(self.run_async())
+        super::block_on(self.run_async())
     }
 
     /// `--check-config`: everything the miner reads before it connects anywhere.

@@ -17,3 +17,15 @@ pub(crate) mod s3;
 pub(crate) mod source;
 pub(crate) mod up;
 pub(crate) mod validator;
+
+/// Runs `f` to completion on a multi-threaded async runtime (every async command's entry).
+pub(crate) fn block_on<T>(
+    f: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(f)
+}

@@ -156,13 +156,9 @@ impl ReplayArgs {
 
 impl ValidatorArgs {
     pub(crate) fn run(self) -> Result<()> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
         match self.command {
-            Some(ValidatorCmd::Replay(r)) => rt.block_on(r.run()),
-            None => rt.block_on(self.run_async()),
+            Some(ValidatorCmd::Replay(r)) => super::block_on(r.run()),
+            None => super::block_on(self.run_async()),
         }
     }
 

@@ -32,10 +32,7 @@ pub(crate) fn run(a: ApiArgs) -> Result<()> {
     if a.miners == 0 || a.windows == 0 || a.connections == 0 {
         bail!("--miners, --windows and --connections must be positive");
     }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(bench(a))
+    crate::cmd::block_on(bench(a))
 }
 
 async fn bench(a: ApiArgs) -> Result<()> {

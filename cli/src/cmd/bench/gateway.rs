@@ -1,7 +1,7 @@
 //! `kiln bench gateway`: upload and download throughput through the gateway and directly to the
 //! same S3 server, over loopback.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bytes::Bytes;
 use clap::Args;
 use futures::{StreamExt, TryStreamExt};
@@ -35,11 +35,7 @@ pub(crate) struct GatewayArgs {
 }
 
 pub(crate) fn run(a: GatewayArgs) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(run_async(a))
+    crate::cmd::block_on(run_async(a))
 }
 
 fn mbps(bytes: usize, took: Duration) -> f64 {

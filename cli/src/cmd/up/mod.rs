@@ -54,11 +54,7 @@ pub(crate) struct UpArgs {
 
 impl UpArgs {
     pub(crate) fn run(self) -> Result<()> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        rt.block_on(self.run_async())
+        super::block_on(self.run_async())
     }
 
     fn config(&self) -> Result<StackConfig> {
