@@ -14,7 +14,7 @@ RUN command -v cargo >/dev/null || (apt-get update && apt-get install -y --no-in
 ENV PATH=/root/.cargo/bin:$PATH
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p kiln --features "${FEATURES}" \
+RUN FEATURES="${FEATURES}" deploy/build-release.sh \
     && install -m 0755 target/release/kiln /usr/local/bin/kiln
 
 FROM ${RUNTIME_IMAGE}

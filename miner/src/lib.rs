@@ -5,6 +5,7 @@
 //!   commitment, durable state.
 //! - [`sync`]: following the lead validator's aggregation manifests.
 //! - [`round`]: one window's compute, no I/O.
+//! - [`event`]: what the miner reports per window.
 //! - [`deadline`]: whether a commitment can still land in time. Pure.
 //! - [`state`]: the crash-safe error-feedback state file.
 //! - [`metrics`]: `kiln_miner_*` Prometheus metrics.
@@ -12,6 +13,7 @@
 
 pub mod cheat;
 pub mod deadline;
+pub mod event;
 pub mod metrics;
 pub mod node;
 pub mod round;
@@ -21,7 +23,8 @@ mod watch;
 
 pub use cheat::Cheat;
 pub use deadline::{CommitDecision, decide};
-pub use node::{Miner, MinerConfig, MinerEvent, Outcome, RunError, StartError, WindowReport};
+pub use event::{MinerEvent, Outcome, WindowReport};
+pub use node::{Miner, MinerConfig, RunError, StartError};
 pub use round::{RoundError, WindowUpdate, produce};
 pub use state::{Identity, MinerState, StateError};
 pub use sync::{ModelSync, SyncError};

@@ -5,6 +5,7 @@
 
 use crate::cheat::Cheat;
 use crate::deadline::{CommitDecision, decide};
+use crate::event::{MinerEvent, Outcome, WindowReport};
 use crate::metrics::MinerMetrics;
 use crate::round::{RoundError, WindowUpdate, produce};
 use crate::state::{Identity, MinerState, StateError};
@@ -68,108 +69,6 @@ pub struct MinerConfig {
     pub windows: Option<u64>,
     /// Misbehave on purpose (demonstrations and validator tests).
     pub cheat: Option<Cheat>,
-}
-
-/// What happened in one window.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The commitment landed in time.
-    Committed {
-        /// The block that includes it.
-        block: u64,
-        /// The artifact's blake3.
-        digest: Digest,
-        /// Its size.
-        bytes: u64,
-    },
-    /// The deadline could not be met; the update stays in the error feedback.
-    TooLate {
-        /// The window's commit deadline.
-        deadline: u64,
-        /// The latest block when the miner checked.
-        block: u64,
-    },
-    /// The commitment was included after the deadline; the update stays in the error feedback.
-    LateInclusion {
-        /// The block that includes it.
-        block: u64,
-        /// The deadline.
-        deadline: u64,
-    },
-    /// The upload failed; the update stays in the error feedback.
-    UploadFailed(String),
-    /// The commitment failed; the update stays in the error feedback.
-    CommitFailed(String),
-    /// The window's rows could not be read; nothing was trained.
-    DataFailed(String),
-}
-
-impl Outcome {
-    /// A short name for logs and metrics.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Outcome::Committed { .. } => "committed",
-            Outcome::TooLate { .. } => "too_late",
-            Outcome::LateInclusion { .. } => "late_inclusion",
-            Outcome::UploadFailed(_) => "upload_failed",
-            Outcome::CommitFailed(_) => "commit_failed",
-            Outcome::DataFailed(_) => "data_failed",
-        }
-    }
-}
-
-/// A window's report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WindowReport {
-    /// The window.
-    pub window: u64,
-    /// What happened.
-    pub outcome: Outcome,
-    /// State hash of the model trained from.
-    pub base_model_hash: Digest,
-    /// Mean training loss per inner step.
-    pub losses: Vec<f64>,
-    /// Tokens trained on.
-    pub tokens: usize,
-    /// Training time.
-    pub train_seconds: f64,
-    /// Upload time.
-    pub upload_seconds: f64,
-    /// Hash of the error feedback as saved at the end of the window.
-    pub feedback_hash: Digest,
-    /// The miner's incentive on chain (0..1) when the window began.
-    pub incentive: f64,
-}
-
-/// What the miner reports as it runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MinerEvent {
-    /// Start-up finished.
-    Started {
-        /// The miner's uid.
-        uid: u16,
-        /// The model's state hash.
-        model_hash: Digest,
-        /// Hash of the loaded (or fresh) error feedback.
-        feedback_hash: Digest,
-        /// The last window committed before this start, if any.
-        last_window: Option<u64>,
-    },
-    /// Manifests were applied.
-    Synced {
-        /// Their windows, in order.
-        windows: Vec<u64>,
-        /// The model's state hash after them.
-        model_hash: Digest,
-    },
-    /// The previous window's manifest did not arrive in time; training goes on from the
-    /// current model.
-    ManifestGap {
-        /// The window whose manifest is missing.
-        window: u64,
-    },
-    /// A window finished.
-    Window(WindowReport),
 }
 
 /// Why the miner could not start.
@@ -370,7 +269,7 @@ impl Miner {
             attempted: state.last_window,
             state,
             manifest_window: None,
-            metrics: MinerMetrics,
+            metrics: MinerMetrics::register(),
             cfg,
         };
         // A validator on another run, or a model off its chain, stops the start; a fetch that

@@ -96,6 +96,8 @@ pub struct MinerNode {
     pub hotkey: String,
     /// Its last training loss per window it trained.
     pub losses: BTreeMap<u64, f64>,
+    /// Where it serves Prometheus metrics (`host:port`), once it said.
+    pub metrics: Option<String>,
     proc: Proc,
 }
 
@@ -248,7 +250,8 @@ impl Stack {
         for (uid, behaviour, hotkey) in hotkeys {
             let dir = run_dir.join(format!("miner-{uid}"));
             seed(&dir)?;
-            let mut args = vec!["miner".to_string()];
+            let mut args =
+                strings(["miner", "--metrics-listen", "127.0.0.1:0"]).collect::<Vec<_>>();
             args.extend(node_args(&hotkey, &dir));
             if let Some(cheat) = behaviour.cheat() {
                 args.extend(["--cheat".into(), cheat.name().into()]);
@@ -259,6 +262,7 @@ impl Stack {
                 behaviour,
                 hotkey,
                 losses: BTreeMap::new(),
+                metrics: None,
                 proc: Proc::spawn(&cfg.bin, &args, &LOG_ENV, &log)?,
             });
         }
@@ -362,6 +366,9 @@ impl Stack {
         let mut seen = Vec::new();
         for m in &mut self.miners {
             while let Some(e) = m.proc.try_next() {
+                if e["event"] == "metrics" {
+                    m.metrics = e["listen"].as_str().map(String::from);
+                }
                 if e["event"] != "window" {
                     continue;
                 }
@@ -457,17 +464,38 @@ impl Stack {
         path: &str,
     ) -> Result<T, StackError> {
         let url = format!("http://{}{path}", self.api);
-        let err = |detail: String| StackError::Api {
-            url: url.clone(),
-            detail,
-        };
-        let resp = reqwest::get(&url).await.map_err(|e| err(e.to_string()))?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| err(e.to_string()))?;
-        if !status.is_success() {
-            return Err(err(format!("{status}: {}", String::from_utf8_lossy(&body))));
+        let body = get(&url).await?;
+        serde_json::from_slice(&body).map_err(|e| StackError::Api {
+            url,
+            detail: e.to_string(),
+        })
+    }
+
+    /// A scrape of every component's Prometheus endpoint, as (component, text): the
+    /// validator's, the gateway's, and each miner's that has said where it serves them.
+    pub async fn scrape_metrics(&mut self) -> Result<Vec<(String, String)>, StackError> {
+        self.drain_miners();
+        let mut urls = vec![
+            (
+                "validator".to_string(),
+                format!("http://{}/metrics", self.api),
+            ),
+            (
+                "gateway".to_string(),
+                format!("{}/metrics", self.gateway_url.trim_end_matches('/')),
+            ),
+        ];
+        for m in &self.miners {
+            if let Some(addr) = &m.metrics {
+                urls.push((format!("miner {}", m.uid), format!("http://{addr}/metrics")));
+            }
         }
-        serde_json::from_slice(&body).map_err(|e| err(e.to_string()))
+        let mut scrapes = Vec::new();
+        for (name, url) in urls {
+            let body = get(&url).await?;
+            scrapes.push((name, String::from_utf8_lossy(&body).into_owned()));
+        }
+        Ok(scrapes)
     }
 
     /// `kill -9` of the validator, as a crash would.
@@ -497,6 +525,21 @@ impl Stack {
             db.stop().await;
         }
     }
+}
+
+/// The body of a successful GET of `url`.
+async fn get(url: &str) -> Result<Vec<u8>, StackError> {
+    let err = |detail: String| StackError::Api {
+        url: url.to_string(),
+        detail,
+    };
+    let resp = reqwest::get(url).await.map_err(|e| err(e.to_string()))?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(|e| err(e.to_string()))?;
+    if !status.is_success() {
+        return Err(err(format!("{status}: {}", String::from_utf8_lossy(&body))));
+    }
+    Ok(body.to_vec())
 }
 
 /// Child logs at `info`.

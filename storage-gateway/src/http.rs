@@ -73,7 +73,7 @@ impl AppState {
             registry,
             limits,
             clock,
-            metrics: GatewayMetrics,
+            metrics: GatewayMetrics::register(),
             prometheus,
         })
     }

@@ -1,5 +1,6 @@
 //! The gateway's metrics, named in one place.
 
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use std::time::Duration;
 
 /// Typed handles to the gateway's Prometheus metrics (`kiln_gateway_*`).
@@ -7,6 +8,64 @@ use std::time::Duration;
 pub struct GatewayMetrics;
 
 impl GatewayMetrics {
+    /// Describes every metric and starts the counters of the successful outcomes at zero, so a
+    /// scrape lists them from the start and `increase()` sees their first event. Refusals (one
+    /// `outcome` per error code) appear with the first of each. Call once the recorder is
+    /// installed.
+    pub fn register() -> Self {
+        describe_counter!(
+            "kiln_gateway_uploads_total",
+            "Uploads by `outcome`: stored, exists, or the refusal's error code."
+        );
+        describe_histogram!(
+            "kiln_gateway_upload_seconds",
+            Unit::Seconds,
+            "Time to handle one upload."
+        );
+        describe_counter!(
+            "kiln_gateway_upload_bytes_total",
+            Unit::Bytes,
+            "Bytes written by stored uploads."
+        );
+        describe_counter!(
+            "kiln_gateway_downloads_total",
+            "Downloads and HEADs by `outcome`: ok, not_modified, or the error code."
+        );
+        describe_histogram!(
+            "kiln_gateway_download_seconds",
+            Unit::Seconds,
+            "Time to handle one download."
+        );
+        describe_counter!(
+            "kiln_gateway_download_bytes_total",
+            Unit::Bytes,
+            "Bytes sent by downloads."
+        );
+        describe_gauge!(
+            "kiln_gateway_registered_hotkeys",
+            "Hotkeys registered on the subnet, as of the last metagraph refresh."
+        );
+        for outcome in ["stored", "exists"] {
+            metrics::counter!("kiln_gateway_uploads_total", "outcome" => outcome).increment(0);
+        }
+        for outcome in ["ok", "not_modified"] {
+            metrics::counter!("kiln_gateway_downloads_total", "outcome" => outcome).increment(0);
+        }
+        for name in [
+            "kiln_gateway_upload_bytes_total",
+            "kiln_gateway_download_bytes_total",
+        ] {
+            metrics::counter!(name).increment(0);
+        }
+        for name in [
+            "kiln_gateway_upload_seconds",
+            "kiln_gateway_download_seconds",
+        ] {
+            let _registered = metrics::histogram!(name);
+        }
+        GatewayMetrics
+    }
+
     /// An upload finished with `outcome` (`stored`, `exists`, or an error code).
     pub fn upload(&self, outcome: &'static str, took: Duration) {
         metrics::counter!("kiln_gateway_uploads_total", "outcome" => outcome).increment(1);
@@ -24,8 +83,35 @@ impl GatewayMetrics {
         metrics::histogram!("kiln_gateway_download_seconds").record(took.as_secs_f64());
     }
 
+    /// The registered hotkeys after a metagraph refresh.
+    pub fn registered_hotkeys(&self, n: usize) {
+        metrics::gauge!("kiln_gateway_registered_hotkeys").set(n as f64);
+    }
+
     /// Bytes sent by a download.
     pub fn download_bytes(&self, bytes: u64) {
         metrics::counter!("kiln_gateway_download_bytes_total").increment(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GatewayMetrics;
+
+    #[test]
+    fn register_describes_every_metric_and_starts_counters_at_zero() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, GatewayMetrics::register);
+        let text = handle.render();
+        for line in [
+            "kiln_gateway_uploads_total{outcome=\"stored\"} 0",
+            "kiln_gateway_downloads_total{outcome=\"ok\"} 0",
+            "kiln_gateway_upload_bytes_total 0",
+            "kiln_gateway_download_seconds_count 0",
+            "# HELP kiln_gateway_upload_seconds",
+        ] {
+            assert!(text.contains(line), "no `{line}` in\n{text}");
+        }
     }
 }

@@ -105,7 +105,7 @@ impl Inner {
                 *self.hotkeys.write().expect("registry lock") =
                     Some(list.into_iter().map(|h| h.0).collect());
                 self.misses.lock().expect("registry lock").clear();
-                metrics::gauge!("kiln_gateway_registered_hotkeys").set(n as f64);
+                crate::metrics::GatewayMetrics.registered_hotkeys(n);
                 tracing::debug!(netuid = self.netuid, hotkeys = n, "registry refreshed");
             }
             Err(e) => tracing::warn!(

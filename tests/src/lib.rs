@@ -18,6 +18,7 @@
 //! The scenarios run the `kiln` binary of this workspace's target folder (`cargo nextest run
 //! --workspace` builds it; set `KILN_BIN` to use another).
 
+pub mod metrics;
 mod run;
 
 pub use kiln_stack::Behaviour;
@@ -55,4 +56,7 @@ pub enum Step {
     /// The outage's window recorded the honest miners as infrastructure failures (no penalty,
     /// no lost standing), and a later window evaluated them again.
     AssertInfrastructureMissesThenRecovery,
+    /// Every metric `deploy/`'s Grafana dashboards and Prometheus alerts query is in a scrape of
+    /// the running validator, gateway and miners, and every exported `kiln_…` metric has help.
+    AssertDeployMetricsScraped,
 }

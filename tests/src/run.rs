@@ -1,6 +1,6 @@
 //! Running a scenario: its stack, its steps, its assertions.
 
-use crate::Step;
+use crate::{Step, metrics};
 use kiln_runtime_client::BlockSel;
 use kiln_stack::{Behaviour, S3, Stack, StackConfig, WindowReport};
 use kiln_storage_gateway::seaweed::{self, SeaweedFs};
@@ -146,6 +146,7 @@ impl Run {
             Step::AssertNothingLostOrDuplicated => self.assert_once().await,
             Step::S3OutageForAWindow => self.s3_outage().await,
             Step::AssertInfrastructureMissesThenRecovery => self.assert_recovery(),
+            Step::AssertDeployMetricsScraped => self.assert_metrics_scraped().await,
         }
     }
 
@@ -163,6 +164,43 @@ impl Run {
         );
         self.reports.push(r);
         self.reports.last().expect("just pushed")
+    }
+
+    async fn assert_metrics_scraped(&mut self) {
+        let scrapes = self
+            .stack
+            .scrape_metrics()
+            .await
+            .unwrap_or_else(|e| panic!("[{}] scraping: {e}", self.name));
+        let miners = scrapes
+            .iter()
+            .filter(|(c, _)| c.starts_with("miner"))
+            .count();
+        assert_eq!(
+            miners,
+            self.stack.miners().len(),
+            "[{}] a miner did not say where it serves metrics",
+            self.name
+        );
+        let mut exported = std::collections::BTreeSet::new();
+        for (component, text) in &scrapes {
+            let missing = metrics::undescribed(text);
+            assert!(
+                missing.is_empty(),
+                "[{}] {component}: no HELP for {missing:?}",
+                self.name
+            );
+            exported.extend(metrics::exported(text));
+        }
+        let queries = metrics::deploy_queries();
+        assert!(queries.len() >= 20, "[{}] {queries:?}", self.name);
+        for (at, name) in &queries {
+            assert!(
+                exported.contains(name),
+                "[{}] {at} queries {name}, which no running component exports",
+                self.name
+            );
+        }
     }
 
     fn last(&self) -> &WindowReport {

@@ -1,5 +1,6 @@
 //! Every kind of cheating miner, beside honest ones, on one subnet: the honest miners hold all
 //! the weight, each cheat ends at zero with the right reason, and the chain's incentive follows.
+//! At the end, every metric `deploy/`'s dashboards and alerts query is in a scrape of the run.
 
 use kiln_e2e::{Behaviour::*, Scenario, Step::*};
 
@@ -42,6 +43,7 @@ async fn honest_miners_rank_top_and_every_cheat_earns_nothing() {
             reason: "trailing",
         })
         .then(AssertIncentiveFollowsWeights)
+        .then(AssertDeployMetricsScraped)
         .run()
         .await;
 }

@@ -58,6 +58,19 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict's [`Verdict::name`].
+    pub const NAMES: [&'static str; 9] = [
+        "evaluated",
+        "not_evaluated",
+        "missing",
+        "late",
+        "hash_mismatch",
+        "too_large",
+        "invalid",
+        "copy",
+        "infrastructure",
+    ];
+
     /// A short name for rows and metrics.
     pub fn name(&self) -> &'static str {
         match self {
@@ -269,4 +282,47 @@ pub fn score_window(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verdict;
+
+    #[test]
+    fn names_lists_every_verdict_once() {
+        let every = [
+            Verdict::Evaluated {
+                loss_score: 0.0,
+                indicator: 1,
+                behind: None,
+            },
+            Verdict::NotEvaluated,
+            Verdict::Missing,
+            Verdict::Late,
+            Verdict::HashMismatch,
+            Verdict::TooLarge,
+            Verdict::Invalid(String::new()),
+            Verdict::Copy {
+                original: 0,
+                overlap: 1.0,
+            },
+            Verdict::Infrastructure(String::new()),
+        ];
+        // No wildcard: a new verdict does not compile until it is listed above.
+        for v in &every {
+            match v {
+                Verdict::Evaluated { .. }
+                | Verdict::NotEvaluated
+                | Verdict::Missing
+                | Verdict::Late
+                | Verdict::HashMismatch
+                | Verdict::TooLarge
+                | Verdict::Invalid(_)
+                | Verdict::Copy { .. }
+                | Verdict::Infrastructure(_) => {}
+            }
+        }
+        let names: Vec<&str> = every.iter().map(Verdict::name).collect();
+        assert_eq!(names, Verdict::NAMES);
+    }
 }

@@ -107,6 +107,12 @@ impl MinerArgs {
                     .await
                     .with_context(|| format!("serving metrics on {addr}"))?;
                 tracing::info!(addr = %server.addr(), "metrics");
+                if self.json {
+                    println!(
+                        "{}",
+                        json!({"event": "metrics", "listen": server.addr().to_string()})
+                    );
+                }
                 Some(server)
             }
             None => None,

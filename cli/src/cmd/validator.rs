@@ -227,12 +227,14 @@ impl ValidatorArgs {
         }
         let sources = Sources::new(client(&self.node.gateway)?, named);
         let dataset = self.data.open().await?;
+        // The recorder first: the validator registers its metrics as it starts.
+        let prometheus = prometheus();
         let validator = Validator::start(config, chain, sources, db, dataset, hotkey).await?;
         let state = HttpState {
             db: validator.db().clone(),
             health: validator.health(),
             stale_after: Duration::from_secs(self.stale_after_secs),
-            prometheus: prometheus(),
+            prometheus,
             chain: Some(self.node.chain.to_string()),
             clock: Some(config_clock),
         };

@@ -102,6 +102,7 @@ pub struct BadOrigin(String);
 
 /// The validator's router: API, probes and metrics.
 pub fn router(state: HttpState, options: &HttpOptions) -> Result<Router, BadOrigin> {
+    describe_metrics();
     let api = api::router(ApiState {
         db: state.db.clone(),
         health: state.health.clone(),
@@ -154,6 +155,19 @@ async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
             format!("the request took longer than {} ms", limit.as_millis()),
         ),
     }
+}
+
+/// Help for the metrics [`record`] keeps.
+fn describe_metrics() {
+    metrics::describe_counter!(
+        "kiln_api_requests_total",
+        "HTTP requests by `route` and `status`."
+    );
+    metrics::describe_histogram!(
+        "kiln_api_request_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by `route`."
+    );
 }
 
 /// Counts requests by route and status, and their latency.

@@ -213,7 +213,7 @@ impl Validator {
             last_manifest: state.last_manifest,
             files,
             health: Arc::new(Health::default()),
-            metrics: ValidatorMetrics,
+            metrics: ValidatorMetrics::register(),
             cfg,
         })
     }
