@@ -1,10 +1,11 @@
 //! An unmodified subxt client (legacy backend, chosen by `rpc_methods`) against a devnet on a
 //! free port: storage reads, signed dynamic transactions with finality and events, dispatch
-//! errors by subtensor's names, and pool rejections.
+//! errors by subtensor's names, pool rejections, and subtensor's runtime APIs.
 
 use kiln_devnet::{NodeConfig, NodeHandle, spawn};
 use kiln_devnet_runtime::dev;
 use subxt::dynamic::{self, Value};
+use subxt::ext::scale_value::At;
 use subxt::{OnlineClient, PolkadotConfig};
 use subxt_signer::sr25519::dev as keys;
 
@@ -190,6 +191,7 @@ async fn commitments_weights_and_epochs_through_subxt() {
         .await
         .unwrap();
     let (bob, charlie) = (keys::bob(), keys::charlie());
+    let (bob_key, charlie_key) = (bob.public_key().0.to_vec(), charlie.public_key().0.to_vec());
     for hotkey in [&bob, &charlie] {
         let register = dynamic::transaction(
             "SubtensorModule",
@@ -274,4 +276,85 @@ async fn commitments_weights_and_epochs_through_subxt() {
     })
     .await;
     assert_eq!(got, [0, 0, 65535]);
+
+    // subtensor's runtime APIs see the same subnet, decoded through the chain's metadata.
+    let at = api.at_current_block().await.unwrap();
+    let lite = at
+        .runtime_apis()
+        .call(dynamic::runtime_api_call::<_, Value>(
+            "NeuronInfoRuntimeApi",
+            "get_neurons_lite",
+            (1u16,),
+        ))
+        .await
+        .unwrap();
+    let field = |v: &Value, name: &str| v.at(name).and_then(Value::as_u128);
+    let neurons: Vec<&Value> = (0..3).map(|uid| lite.at(uid).expect("3 neurons")).collect();
+    assert!(lite.at(3).is_none(), "{lite:?}");
+    let incentives: Vec<_> = neurons.iter().map(|n| field(n, "incentive")).collect();
+    assert_eq!(incentives, [Some(0), Some(0), Some(65535)]);
+    assert_eq!(field(neurons[2], "uid"), Some(2));
+    assert_eq!(bytes(neurons[1].at("hotkey").unwrap()), bob_key);
+    assert_eq!(
+        neurons[1].at("validator_permit").and_then(Value::as_bool),
+        Some(true)
+    );
+    let stake = neurons[1]
+        .at("stake")
+        .and_then(|s| s.at(0))
+        .and_then(|s| s.at(1));
+    assert!(
+        stake.and_then(Value::as_u128).unwrap_or(0) >= 100_000_000_000,
+        "{stake:?}"
+    );
+
+    let graph = at
+        .runtime_apis()
+        .call(dynamic::runtime_api_call::<_, Value>(
+            "SubnetInfoRuntimeApi",
+            "get_metagraph",
+            (1u16,),
+        ))
+        .await
+        .unwrap();
+    let graph = graph.at(0).expect("Some(metagraph) for subnet 1");
+    assert_eq!(field(graph, "num_uids"), Some(3));
+    assert_eq!(field(graph, "tempo"), Some(5));
+    let list = |name: &str| -> Vec<Option<u128>> {
+        (0..3)
+            .map(|i| {
+                graph
+                    .at(name)
+                    .and_then(|l| l.at(i))
+                    .and_then(Value::as_u128)
+            })
+            .collect()
+    };
+    assert_eq!(list("incentives"), [Some(0), Some(0), Some(65535)]);
+    assert_eq!(
+        bytes(graph.at("hotkeys").and_then(|h| h.at(2)).unwrap()),
+        charlie_key
+    );
+    let missing = at
+        .runtime_apis()
+        .call(dynamic::runtime_api_call::<_, Value>(
+            "SubnetInfoRuntimeApi",
+            "get_metagraph",
+            (9u16,),
+        ))
+        .await
+        .unwrap();
+    assert!(missing.at(0).is_none(), "no subnet 9: {missing:?}");
+}
+
+/// The bytes of a decoded account id (or any composite of u8s).
+fn bytes(v: &Value) -> Vec<u8> {
+    use subxt::ext::scale_value::ValueDef;
+    match &v.value {
+        ValueDef::Composite(c) => c.values().flat_map(bytes).collect(),
+        ValueDef::Primitive(p) => {
+            vec![u8::try_from(p.as_u128().expect("a number")).expect("a byte")]
+        }
+        other => panic!("not bytes: {other:?}"),
+    }
 }

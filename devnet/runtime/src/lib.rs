@@ -6,7 +6,8 @@
 //! [`api::dispatch`], the byte-level twin of a wasm runtime's exports.
 //!
 //! Present: `System` (0), `Timestamp` (2), `Balances` (5), `TransactionPayment` (6),
-//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]), `AdminUtils` (19, see [`admin`]).
+//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]), `AdminUtils` (19, see [`admin`]);
+//! subtensor's `NeuronInfoRuntimeApi` and `SubnetInfoRuntimeApi` (see [`subnet_apis`]).
 
 // FRAME's macros generate public items without docs and with crate-visible helpers.
 #![allow(missing_docs, unreachable_pub)]
@@ -148,6 +149,9 @@ impl subtensor::Config for Runtime {
 /// subtensor's commitments pallet.
 pub mod commitments;
 
+/// subtensor's neuron and metagraph runtime APIs.
+pub mod subnet_apis;
+
 /// Commitments may come from hotkeys registered on the subnet; the quota resets whenever the
 /// subnet's epoch runs.
 pub struct SubnetCommitRules;
@@ -268,6 +272,22 @@ impl_runtime_apis! {
 
         fn query_length_to_fee(length: u32) -> Balance {
             TransactionPayment::length_to_fee(length)
+        }
+    }
+
+    impl subnet_apis::NeuronInfoRuntimeApi<Block> for Runtime {
+        fn get_neurons_lite(netuid: u16) -> Vec<subtensor::info::NeuronInfoLite<AccountId>> {
+            SubtensorModule::neurons_lite(netuid)
+        }
+
+        fn get_neuron_lite(netuid: u16, uid: u16) -> Option<subtensor::info::NeuronInfoLite<AccountId>> {
+            SubtensorModule::neuron_lite(netuid, uid)
+        }
+    }
+
+    impl subnet_apis::SubnetInfoRuntimeApi<Block> for Runtime {
+        fn get_metagraph(netuid: u16) -> Option<subtensor::info::Metagraph<AccountId>> {
+            SubtensorModule::metagraph(netuid)
         }
     }
 

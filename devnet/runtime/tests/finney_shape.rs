@@ -1,8 +1,9 @@
 //! The devnet's metadata against the real finney metadata (`../shared/subtensor/
 //! finney-metadata.scale`, V16): every pallet, call, storage item, event and error the devnet
 //! implements must exist on finney with the same index, name and argument/value *shape* (the
-//! structure a SCALE codec sees: field names, variants, primitives, sequences), so clients
-//! written for subtensor encode and decode the same bytes against both.
+//! structure a SCALE codec sees: field names, variants, primitives, sequences), and every
+//! runtime API method must have finney's argument and result shapes, so clients written for
+//! subtensor encode and decode the same bytes against both.
 //!
 //! Standard FRAME pallets come from a newer polkadot-sdk than finney's. The items that SDK added
 //! (or renumbered by inserting new events before them) are listed in `NEWER_SDK_ONLY` and
@@ -54,7 +55,8 @@ fn v16(bytes: &[u8]) -> RuntimeMetadataV16 {
     }
 }
 
-/// The structure of type `id`: what a SCALE codec sees, independent of type ids and paths.
+/// The structure of type `id`: what a SCALE codec sees, independent of type ids, paths and
+/// newtype wrappers.
 /// Types named `RuntimeCall`, `RuntimeEvent`, ... (which differ by construction) and recursion
 /// stop at the type's name.
 fn shape(reg: &PortableRegistry, id: u32, stack: &mut Vec<u32>) -> String {
@@ -74,6 +76,10 @@ fn shape(reg: &PortableRegistry, id: u32, stack: &mut Vec<u32>) -> String {
             .join(",")
     };
     let out = match &ty.type_def {
+        // A newtype encodes as its field: `Wrapper(Vec<u8>)` and `Vec<u8>` are the same bytes.
+        TypeDef::Composite(c) if c.fields.len() == 1 && c.fields[0].name.is_none() => {
+            shape(reg, c.fields[0].ty.id, stack)
+        }
         TypeDef::Composite(c) => format!("{{{}}}", fields(&c.fields, stack)),
         TypeDef::Variant(v) => {
             let vs: Vec<String> = v
@@ -232,6 +238,74 @@ fn every_implemented_item_matches_finney() {
             None => diffs.push(format!("pallet {} is not on finney", pallet.name)),
             Some(f) => diffs.extend(differences(pallet, &ours.types, f, &finney.types)),
         }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// `name(input:shape,…) -> shape` of each method of a runtime API.
+fn api_methods(
+    api: &frame_metadata::v16::RuntimeApiMetadata<PortableForm>,
+    reg: &PortableRegistry,
+) -> Vec<(String, String)> {
+    api.methods
+        .iter()
+        .map(|m| {
+            let inputs: Vec<String> = m
+                .inputs
+                .iter()
+                .map(|i| format!("{}:{}", i.name, shape(reg, i.ty.id, &mut Vec::new())))
+                .collect();
+            let sig = format!(
+                "({}) -> {}",
+                inputs.join(","),
+                shape(reg, m.output.id, &mut Vec::new())
+            );
+            (m.name.clone(), sig)
+        })
+        .collect()
+}
+
+#[test]
+fn every_runtime_api_method_matches_finney() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FINNEY);
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!(
+            "SKIPPED: finney metadata not found at {} (shared/subtensor/finney-metadata.scale)",
+            path.display()
+        );
+        return;
+    };
+    let finney = v16(&bytes);
+    let ours = v16(&Runtime::metadata_at_version(16).unwrap());
+    let mut diffs = Vec::new();
+    let mut checked = Vec::new();
+    for api in &ours.apis {
+        let Some(theirs) = finney.apis.iter().find(|a| a.name == api.name) else {
+            diffs.push(format!("runtime API {} is not on finney", api.name));
+            continue;
+        };
+        let their_methods = api_methods(theirs, &finney.types);
+        for (name, sig) in api_methods(api, &ours.types) {
+            match their_methods.iter().find(|(n, _)| *n == name) {
+                None => diffs.push(format!("{}.{name} is not on finney", api.name)),
+                Some((_, s)) if *s != sig => {
+                    diffs.push(format!("{}.{name}{sig}\n  vs finney {s}", api.name))
+                }
+                Some(_) => checked.push(format!("{}.{name}", api.name)),
+            }
+        }
+    }
+    for must in [
+        "NeuronInfoRuntimeApi.get_neurons_lite",
+        "NeuronInfoRuntimeApi.get_neuron_lite",
+        "SubnetInfoRuntimeApi.get_metagraph",
+    ] {
+        assert!(checked.iter().any(|c| c == must), "{must} was not compared");
     }
     assert!(
         diffs.is_empty(),

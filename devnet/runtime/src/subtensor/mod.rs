@@ -3,7 +3,8 @@
 //! error names (checked against finney's metadata by `tests/finney_shape.rs`).
 //!
 //! Present: subnets created at genesis, `burned_register`, `add_stake`, `serve_axon`,
-//! `set_weights` with subtensor's validation, and a Yuma epoch (`kiln-yuma`) every tempo.
+//! `set_weights` with subtensor's validation, a Yuma epoch (`kiln-yuma`) every tempo, and the
+//! neuron and metagraph views of subtensor's runtime APIs ([`info`]).
 //!
 //! Simplifications, each a departure from subtensor that a client can observe:
 //! - the registration burn is a fixed per-subnet price (no decay or increase), and a full subnet
@@ -19,6 +20,7 @@
 
 mod commit_reveal;
 mod epoch;
+pub mod info;
 mod weights;
 
 pub use pallet::*;
