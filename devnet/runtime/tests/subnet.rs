@@ -2,87 +2,14 @@
 //! staking, serving, weights (valid and each invalid class, by subtensor's error names) and the
 //! Yuma epoch paying incentive and dividends.
 
-use codec::Encode;
 use kiln_devnet_runtime::subtensor;
-use kiln_devnet_runtime::{Executive, Header, Runtime, RuntimeCall, TAO, UncheckedExtrinsic, dev};
-use sp_io::TestExternalities;
-use sp_runtime::traits::{Hash as _, Header as _};
-use sp_runtime::{BuildStorage, DispatchError};
+use kiln_devnet_runtime::{Runtime, RuntimeCall, TAO, dev};
+use sp_runtime::DispatchError;
+use sp_runtime::traits::Hash as _;
 
-const NET: u16 = 1;
-const TEMPO: u16 = 5;
+mod common;
 
-struct Chain {
-    ext: TestExternalities,
-    parent: sp_core::H256,
-    number: u32,
-}
-
-impl Chain {
-    fn new() -> Self {
-        let storage = dev::genesis(vec![dev::fast_subnet(NET, TEMPO)])
-            .build_storage()
-            .unwrap();
-        Self {
-            ext: TestExternalities::new(storage),
-            parent: Default::default(),
-            number: 0,
-        }
-    }
-
-    /// Authors the next block with `calls` (signed by the given keys, nonces from state);
-    /// returns each call's dispatch result.
-    fn block(&mut self, calls: Vec<(&str, RuntimeCall)>) -> Vec<Result<(), DispatchError>> {
-        self.number += 1;
-        let (number, parent) = (self.number, self.parent);
-        let (results, hash) = self.ext.execute_with(|| {
-            let header = Header::new(
-                number,
-                Default::default(),
-                Default::default(),
-                parent,
-                Default::default(),
-            );
-            Executive::initialize_block(&header);
-            let now = RuntimeCall::Timestamp(pallet_timestamp::Call::set {
-                now: u64::from(number) * 250,
-            });
-            Executive::apply_extrinsic(UncheckedExtrinsic::new_bare(now))
-                .unwrap()
-                .unwrap();
-            let results = calls
-                .into_iter()
-                .map(|(uri, call)| {
-                    let (pair, who) = dev::key(uri);
-                    let nonce = frame_system::Pallet::<Runtime>::account_nonce(&who);
-                    Executive::apply_extrinsic(dev::signed(&pair, call, nonce))
-                        .expect("valid transaction")
-                })
-                .collect();
-            let header = Executive::finalize_block();
-            (
-                results,
-                sp_runtime::traits::BlakeTwo256::hash(&header.encode()),
-            )
-        });
-        self.parent = hash;
-        results
-    }
-
-    fn blocks_until(&mut self, number: u32) {
-        while self.number < number {
-            self.block(vec![]);
-        }
-    }
-
-    fn read<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        self.ext.execute_with(f)
-    }
-}
-
-fn sub(call: subtensor::Call<Runtime>) -> RuntimeCall {
-    RuntimeCall::SubtensorModule(call)
-}
+use common::{Chain, NET, TEMPO, err, sub};
 
 fn register(hotkey: &str) -> RuntimeCall {
     sub(subtensor::Call::burned_register {
@@ -98,10 +25,6 @@ fn weights(dests: &[u16], values: &[u16]) -> RuntimeCall {
         weights: values.to_vec(),
         version_key: 0,
     })
-}
-
-fn err(e: subtensor::Error<Runtime>) -> Result<(), DispatchError> {
-    Err(e.into())
 }
 
 #[test]

@@ -259,7 +259,7 @@ impl<T: Config> Pallet<T> {
             name: Vec::new(),
             symbol: Vec::new(),
             identity: None,
-            network_registered_at: Compact(0),
+            network_registered_at: Compact(NetworkRegisteredAt::<T>::get(netuid)),
             owner_hotkey: SubnetOwnerHotkey::<T>::get(netuid),
             owner_coldkey: SubnetOwner::<T>::get(netuid),
             block: Compact(block),

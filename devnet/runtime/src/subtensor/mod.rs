@@ -2,7 +2,8 @@
 //! call indices, argument names and types, storage names, hashers and value types, event and
 //! error names (checked against finney's metadata by `tests/finney_shape.rs`).
 //!
-//! Present: subnets created at genesis, `burned_register`, `add_stake`, `serve_axon`,
+//! Present: subnets created at genesis or by `register_network` + `start_call` ([`network`]'s
+//! departures), `burned_register`, `add_stake`, `serve_axon`,
 //! `set_weights` with subtensor's validation, a Yuma epoch (`kiln-yuma`) every tempo, and the
 //! neuron and metagraph views of subtensor's runtime APIs ([`info`]).
 //!
@@ -21,6 +22,7 @@
 mod commit_reveal;
 mod epoch;
 pub mod info;
+mod network;
 mod weights;
 
 pub use pallet::*;
@@ -259,6 +261,33 @@ pub mod pallet {
     #[pallet::storage]
     pub type RevealPeriodEpochs<T> =
         StorageMap<_, Twox64Concat, u16, u64, ValueQuery, DefaultRevealPeriod>;
+    #[pallet::type_value]
+    pub fn DefaultNetworkMinLockCost() -> u64 {
+        1_000_000_000_000
+    }
+    #[pallet::type_value]
+    pub fn DefaultSubnetLimit() -> u16 {
+        128
+    }
+    /// Rao locked (burned here) by `register_network`.
+    #[pallet::storage]
+    pub type NetworkMinLockCost<T> = StorageValue<_, u64, ValueQuery, DefaultNetworkMinLockCost>;
+    /// Most subnets at once (root not counted).
+    #[pallet::storage]
+    pub type SubnetLimit<T> = StorageValue<_, u16, ValueQuery, DefaultSubnetLimit>;
+    /// Subnets created by `register_network`.
+    #[pallet::storage]
+    pub type TotalNetworks<T> = StorageValue<_, u16, ValueQuery>;
+    /// Blocks after registration before `start_call` is allowed.
+    #[pallet::storage]
+    pub type StartCallDelay<T> = StorageValue<_, u64, ValueQuery>;
+    #[pallet::storage]
+    pub type NetworkRegisteredAt<T> = StorageMap<_, Identity, u16, u64, ValueQuery>;
+    #[pallet::storage]
+    pub type SubnetLocked<T> = StorageMap<_, Identity, u16, u64, ValueQuery>;
+    /// The first block a subnet emits (and runs epochs); set by `start_call`.
+    #[pallet::storage]
+    pub type FirstEmissionBlockNumber<T> = StorageMap<_, Identity, u16, u64, OptionQuery>;
     #[pallet::storage]
     pub type Axons<T: Config> =
         StorageDoubleMap<_, Identity, u16, Blake2_128Concat, T::AccountId, AxonInfo, OptionQuery>;
@@ -287,6 +316,9 @@ pub mod pallet {
         /// A weight commit was revealed: (hotkey, netuid index, hash).
         #[codec(index = 84)]
         WeightsRevealed(T::AccountId, u16, H256),
+        /// A subnet's first emission block was set: (netuid, block).
+        #[codec(index = 93)]
+        FirstEmissionBlockNumberSet(u16, u64),
     }
 
     #[pallet::error]
@@ -320,6 +352,10 @@ pub mod pallet {
         InvalidRevealCommitHashNotMatch,
         RevealTooEarly,
         ExpiredWeightCommit,
+        SubnetLimitReached,
+        CannotAffordLockCost,
+        FirstEmissionBlockNumberAlreadySet,
+        NeedWaitingMoreBlocksToStarCall,
     }
 
     /// A subnet created at genesis.
@@ -355,6 +391,7 @@ pub mod pallet {
         fn build(&self) {
             for s in &self.subnets {
                 NetworksAdded::<T>::insert(s.netuid, true);
+                FirstEmissionBlockNumber::<T>::insert(s.netuid, 0);
                 Tempo::<T>::insert(s.netuid, s.tempo);
                 Burn::<T>::insert(s.netuid, s.burn);
                 CommitRevealWeightsEnabled::<T>::insert(s.netuid, s.commit_reveal);
@@ -376,7 +413,7 @@ pub mod pallet {
                 .filter(|(_, added)| *added)
                 .map(|(netuid, _)| netuid)
                 .collect();
-            for netuid in nets {
+            for netuid in nets.into_iter().filter(|n| Self::emits(*n, block)) {
                 Self::maybe_run_epoch(netuid, block);
             }
             Weight::zero()
@@ -551,6 +588,23 @@ pub mod pallet {
             let uid = Self::append_neuron(netuid, &hotkey, block);
             Self::deposit_event(Event::NeuronRegistered(netuid, uid, hotkey));
             Ok(())
+        }
+
+        /// Creates a subnet owned by the caller coldkey, with `hotkey` as uid 0, locking
+        /// `NetworkMinLockCost`.
+        #[pallet::call_index(59)]
+        #[pallet::weight(Weight::from_parts(200_000_000, 0))]
+        pub fn register_network(origin: OriginFor<T>, hotkey: T::AccountId) -> DispatchResult {
+            let coldkey = ensure_signed(origin)?;
+            Self::do_register_network(coldkey, hotkey).map(|_| ())
+        }
+
+        /// Lets the caller's subnet emit and run epochs from the next block.
+        #[pallet::call_index(92)]
+        #[pallet::weight(Weight::from_parts(50_000_000, 0))]
+        pub fn start_call(origin: OriginFor<T>, netuid: u16) -> DispatchResult {
+            let coldkey = ensure_signed(origin)?;
+            Self::do_start_call(coldkey, netuid)
         }
     }
 

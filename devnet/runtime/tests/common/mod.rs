@@ -1,0 +1,97 @@
+//! A devnet chain executed natively block by block, for the runtime's tests.
+
+#![allow(dead_code)]
+
+use codec::Encode;
+use kiln_devnet_runtime::subtensor;
+use kiln_devnet_runtime::{Executive, Header, Runtime, RuntimeCall, UncheckedExtrinsic, dev};
+use sp_io::TestExternalities;
+use sp_runtime::traits::{Hash as _, Header as _};
+use sp_runtime::{BuildStorage, DispatchError};
+
+/// The genesis subnet.
+pub(crate) const NET: u16 = 1;
+/// Its tempo.
+pub(crate) const TEMPO: u16 = 5;
+
+/// A chain and its head.
+pub(crate) struct Chain {
+    ext: TestExternalities,
+    parent: sp_core::H256,
+    number: u32,
+}
+
+impl Chain {
+    pub(crate) fn new() -> Self {
+        let storage = dev::genesis(vec![dev::fast_subnet(NET, TEMPO)])
+            .build_storage()
+            .unwrap();
+        Self {
+            ext: TestExternalities::new(storage),
+            parent: Default::default(),
+            number: 0,
+        }
+    }
+
+    /// Authors the next block with `calls` (signed by the given keys, nonces from state);
+    /// returns each call's dispatch result.
+    pub(crate) fn block(
+        &mut self,
+        calls: Vec<(&str, RuntimeCall)>,
+    ) -> Vec<Result<(), DispatchError>> {
+        self.number += 1;
+        let (number, parent) = (self.number, self.parent);
+        let (results, hash) = self.ext.execute_with(|| {
+            let header = Header::new(
+                number,
+                Default::default(),
+                Default::default(),
+                parent,
+                Default::default(),
+            );
+            Executive::initialize_block(&header);
+            let now = RuntimeCall::Timestamp(pallet_timestamp::Call::set {
+                now: u64::from(number) * 250,
+            });
+            Executive::apply_extrinsic(UncheckedExtrinsic::new_bare(now))
+                .unwrap()
+                .unwrap();
+            let results = calls
+                .into_iter()
+                .map(|(uri, call)| {
+                    let (pair, who) = dev::key(uri);
+                    let nonce = frame_system::Pallet::<Runtime>::account_nonce(&who);
+                    Executive::apply_extrinsic(dev::signed(&pair, call, nonce))
+                        .expect("valid transaction")
+                })
+                .collect();
+            let header = Executive::finalize_block();
+            (
+                results,
+                sp_runtime::traits::BlakeTwo256::hash(&header.encode()),
+            )
+        });
+        self.parent = hash;
+        results
+    }
+
+    pub(crate) fn blocks_until(&mut self, number: u32) {
+        while self.number < number {
+            self.block(vec![]);
+        }
+    }
+
+    pub(crate) fn read<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.ext.execute_with(f)
+    }
+}
+
+/// A `SubtensorModule` call.
+pub(crate) fn sub(call: subtensor::Call<Runtime>) -> RuntimeCall {
+    RuntimeCall::SubtensorModule(call)
+}
+
+/// A `SubtensorModule` error as a dispatch result.
+pub(crate) fn err(e: subtensor::Error<Runtime>) -> Result<(), DispatchError> {
+    Err(e.into())
+}
