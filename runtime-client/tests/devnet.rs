@@ -24,6 +24,7 @@ const TEMPO: u16 = 10;
 
 async fn node(port: u16) -> NodeHandle {
     spawn(NodeConfig {
+        state_file: None,
         port,
         block_time_ms: 20,
         instant: false,
@@ -479,6 +480,7 @@ async fn window_stream_survives_a_devnet_restart() {
     drop(first);
     let second = eventually("the port to be free", || async move {
         spawn(NodeConfig {
+            state_file: None,
             port,
             block_time_ms: 20,
             instant: false,

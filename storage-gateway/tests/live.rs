@@ -35,6 +35,7 @@ async fn registered_hotkeys_upload_to_s3_through_the_gateway() {
         return;
     };
     let node = spawn(NodeConfig {
+        state_file: None,
         port: 0,
         block_time_ms: 20,
         instant: false,

@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use kiln_devnet::{NodeConfig, spawn};
 use kiln_devnet_runtime::dev;
+use std::path::PathBuf;
 
 /// Arguments of `kiln devnet`.
 #[derive(Debug, Args)]
@@ -23,6 +24,10 @@ pub(crate) struct DevnetArgs {
     /// Tempo (blocks per epoch) of that subnet.
     #[arg(long, default_value_t = 10)]
     tempo: u16,
+    /// Resume the chain from this file when it exists, and save it there every 2 s while
+    /// blocks are authored and when the node stops.
+    #[arg(long, env = "KILN_DEVNET_STATE_FILE")]
+    state_file: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
@@ -32,12 +37,21 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             block_time_ms: args.block_time_ms,
             instant: args.instant,
             genesis: dev::genesis(vec![dev::fast_subnet(args.netuid, args.tempo)]),
+            state_file: args.state_file.clone(),
         })
         .await?;
+        if let Some(path) = &args.state_file {
+            let best = node.shared().chain().best().header.number;
+            println!(
+                "kiln devnet state file {} (best block {best})",
+                path.display()
+            );
+        }
         println!("kiln devnet listening on {}", node.ws_url());
         tokio::signal::ctrl_c()
             .await
             .context("waiting for ctrl-c")?;
+        node.save_state().context("saving the chain")?;
         drop(node);
         Ok(())
     })

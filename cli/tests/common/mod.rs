@@ -63,6 +63,7 @@ pub async fn net_with(s3: bool, commit_reveal: bool) -> Option<Net> {
         None
     };
     let node = spawn(NodeConfig {
+        state_file: None,
         port: 0,
         block_time_ms: BLOCK_MS,
         instant: false,

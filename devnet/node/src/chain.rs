@@ -17,8 +17,6 @@ use thiserror::Error;
 /// States kept for calls at past blocks (a pruning node's window).
 pub const KEPT_STATES: usize = 4096;
 
-type State = InMemoryBackend<BlakeTwo256>;
-
 /// Why a runtime call could not be answered.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CallError {
@@ -125,9 +123,7 @@ impl Chain {
         storage
             .top
             .insert(sp_core::storage::well_known_keys::CODE.to_vec(), Vec::new());
-        let state =
-            TestExternalities::<BlakeTwo256>::new_with_state_version(storage, StateVersion::V1)
-                .as_backend();
+        let state = state_of(storage);
         let state_root = *state.root();
         let extrinsics_root = BlakeTwo256::ordered_trie_root(Vec::new(), StateVersion::V1);
         let header = Header::new(
@@ -153,6 +149,46 @@ impl Chain {
             state,
         );
         Ok(chain)
+    }
+
+    /// A chain of `blocks` (genesis first) whose best block has `state`; calls at earlier
+    /// blocks find no state, as on a node that pruned them.
+    pub(crate) fn from_parts(blocks: Vec<StoredBlock>, state: State) -> Self {
+        let best = blocks.last().map(|b| b.hash);
+        let mut chain = Self {
+            by_hash: blocks.iter().map(|b| (b.hash, b.header.number)).collect(),
+            blocks,
+            states: HashMap::new(),
+            state_order: VecDeque::new(),
+        };
+        if let Some(best) = best {
+            chain.states.insert(best, state);
+            chain.state_order.push_back(best);
+        }
+        chain
+    }
+
+    /// Every block, genesis first.
+    pub(crate) fn blocks(&self) -> &[StoredBlock] {
+        &self.blocks
+    }
+
+    /// Every top-level storage pair after the best block, in key order.
+    pub(crate) fn best_storage(&self) -> Result<Vec<KeyValue>, CallError> {
+        self.execute_at(self.best().hash, || {
+            let mut pairs = Vec::new();
+            let mut key = Vec::new();
+            if let Some(v) = sp_io::storage::get(&key) {
+                pairs.push((key.clone(), v.to_vec()));
+            }
+            while let Some(next) = sp_io::storage::next_key(&key) {
+                if let Some(v) = sp_io::storage::get(&next) {
+                    pairs.push((next.clone(), v.to_vec()));
+                }
+                key = next;
+            }
+            pairs
+        })
     }
 
     fn push(&mut self, block: StoredBlock, state: State) {
@@ -288,6 +324,17 @@ impl Chain {
         Ok((block, outcomes))
     }
 }
+
+/// The trie of `storage` (state version 1, as the runtime's).
+pub(crate) fn state_of(storage: sp_core::storage::Storage) -> State {
+    TestExternalities::<BlakeTwo256>::new_with_state_version(storage, StateVersion::V1).as_backend()
+}
+
+/// A storage key and its value.
+pub(crate) type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// The in-memory trie a block's state lives in.
+pub(crate) type State = InMemoryBackend<BlakeTwo256>;
 
 type Built = (Header, Vec<Vec<u8>>, Vec<TxOutcome>);
 

@@ -4,10 +4,13 @@
 //! - [`chain`]: blocks and states, authoring, validation, runtime calls at any kept block.
 //! - [`service`]: the pool, the block author and [`spawn`].
 //! - [`rpc`]: the legacy Substrate JSON-RPC methods.
+//! - [`persist`]: `--state-file`, saving and resuming the chain.
 
 pub mod chain;
+pub mod persist;
 pub mod rpc;
 pub mod service;
 
 pub use chain::{CallError, Chain, ChainError, StoredBlock, TxOutcome};
+pub use persist::StateFileError;
 pub use service::{NodeConfig, NodeError, NodeHandle, spawn};

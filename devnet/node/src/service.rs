@@ -3,6 +3,7 @@
 //! 127.0.0.1; dropping the [`NodeHandle`] stops both.
 
 use crate::chain::{Chain, ChainError, StoredBlock, TxOutcome};
+use crate::persist::{self, StateFileError};
 use crate::rpc;
 use codec::Decode;
 use kiln_devnet_runtime::{Header, RuntimeGenesisConfig, UncheckedExtrinsic};
@@ -10,6 +11,7 @@ use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash};
 use sp_runtime::transaction_validity::{TransactionValidityError, ValidTransaction};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use thiserror::Error;
@@ -25,6 +27,9 @@ pub struct NodeConfig {
     pub instant: bool,
     /// The genesis state.
     pub genesis: RuntimeGenesisConfig,
+    /// Resume from this file when it exists, and save the chain to it as it grows and when the
+    /// node stops (see [`crate::persist`]).
+    pub state_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -33,6 +38,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("port", &self.port)
             .field("block_time_ms", &self.block_time_ms)
             .field("instant", &self.instant)
+            .field("state_file", &self.state_file)
             .finish_non_exhaustive()
     }
 }
@@ -43,6 +49,9 @@ pub enum NodeError {
     /// Building genesis failed.
     #[error(transparent)]
     Chain(#[from] ChainError),
+    /// The state file could not be resumed.
+    #[error(transparent)]
+    StateFile(#[from] StateFileError),
     /// The RPC server could not bind.
     #[error("binding 127.0.0.1:{port}: {source}")]
     Bind {
@@ -238,6 +247,7 @@ pub struct NodeHandle {
     shared: Arc<Shared>,
     server: jsonrpsee::server::ServerHandle,
     author: tokio::task::JoinHandle<()>,
+    state_file: Option<PathBuf>,
 }
 
 impl NodeHandle {
@@ -256,6 +266,14 @@ impl NodeHandle {
         &self.shared
     }
 
+    /// Saves the chain to the state file now (a no-op without one).
+    pub fn save_state(&self) -> Result<(), StateFileError> {
+        match &self.state_file {
+            Some(path) => persist::save(&self.shared.chain(), path),
+            None => Ok(()),
+        }
+    }
+
     /// Waits until the server stops.
     pub async fn stopped(self) {
         self.server.clone().stopped().await;
@@ -266,13 +284,28 @@ impl Drop for NodeHandle {
     fn drop(&mut self) {
         let _ = self.server.stop();
         self.author.abort();
+        if let Err(e) = self.save_state() {
+            tracing::error!(target: "kiln::devnet", error = %e, "saving the chain");
+        }
     }
 }
+
+/// How often a node with a state file saves it while authoring (and once more when it stops).
+const SAVE_EVERY: Duration = Duration::from_secs(2);
 
 /// Starts a node: genesis, the author task and the JSON-RPC server (WebSocket and HTTP on one
 /// port of 127.0.0.1). Needs a tokio runtime.
 pub async fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
-    let chain = Chain::new(&config.genesis)?;
+    let mut chain = Chain::new(&config.genesis)?;
+    if let Some(path) = config.state_file.as_deref().filter(|p| p.exists()) {
+        chain = persist::resume(path, &chain)?;
+        tracing::info!(
+            target: "kiln::devnet",
+            path = %path.display(),
+            best = chain.best().header.number,
+            "resumed"
+        );
+    }
     let (heads, _) = broadcast::channel(1024);
     let shared = Arc::new(Shared {
         chain: Mutex::new(chain),
@@ -293,8 +326,10 @@ pub async fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     })?;
     let handle = server.start(rpc::module(shared.clone()));
     let author_shared = shared.clone();
+    let state_file = config.state_file.clone();
     let author = tokio::spawn(async move {
         let period = Duration::from_millis(config.block_time_ms.max(1));
+        let mut saved = tokio::time::Instant::now();
         loop {
             if config.instant {
                 author_shared.wake.notified().await;
@@ -304,6 +339,14 @@ pub async fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
             if let Err(e) = author_shared.author_block() {
                 tracing::error!(target: "kiln::devnet", error = %e, "authoring failed");
             }
+            if let Some(path) = &state_file
+                && saved.elapsed() >= SAVE_EVERY
+            {
+                saved = tokio::time::Instant::now();
+                if let Err(e) = persist::save(&author_shared.chain(), path) {
+                    tracing::error!(target: "kiln::devnet", error = %e, "saving the chain");
+                }
+            }
         }
     });
     Ok(NodeHandle {
@@ -311,5 +354,6 @@ pub async fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         shared,
         server: handle,
         author,
+        state_file: config.state_file,
     })
 }

@@ -11,6 +11,7 @@ use subxt_signer::sr25519::dev as keys;
 
 async fn node() -> NodeHandle {
     spawn(NodeConfig {
+        state_file: None,
         port: 0,
         block_time_ms: 1_000,
         instant: true,
@@ -81,6 +82,7 @@ async fn subxt_registers_reads_storage_and_sees_errors() {
 async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
     // No timer blocks during the test: blocks are authored on demand.
     let node = spawn(NodeConfig {
+        state_file: None,
         port: 0,
         block_time_ms: 3_600_000,
         instant: false,
@@ -180,6 +182,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commitments_weights_and_epochs_through_subxt() {
     let node = spawn(NodeConfig {
+        state_file: None,
         port: 0,
         block_time_ms: 20,
         instant: false,

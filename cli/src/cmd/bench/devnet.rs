@@ -32,6 +32,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     for _ in 0..args.starts {
         let t = Instant::now();
         let node = rt.block_on(spawn(NodeConfig {
+            state_file: None,
             port: 0,
             block_time_ms: 250,
             instant: true,
