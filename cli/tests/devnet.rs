@@ -18,20 +18,22 @@ impl Drop for Devnet {
 /// Starts `kiln devnet` on `file`; returns the child and its first stdout lines up to the
 /// listening one.
 fn start(file: &std::path::Path) -> (Devnet, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args([
-            "devnet",
-            "--port",
-            "0",
-            "--block-time-ms",
-            "20",
-            "--state-file",
-        ])
-        .arg(file)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut devnet = Devnet(
+        Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args([
+                "devnet",
+                "--port",
+                "0",
+                "--block-time-ms",
+                "20",
+                "--state-file",
+            ])
+            .arg(file)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(devnet.0.stdout.take().unwrap());
     let mut lines = Vec::new();
     loop {
         let mut line = String::new();
@@ -41,7 +43,7 @@ fn start(file: &std::path::Path) -> (Devnet, Vec<String>) {
         );
         lines.push(line.trim().to_string());
         if line.contains("listening on") {
-            return (Devnet(child), lines);
+            return (devnet, lines);
         }
     }
 }
