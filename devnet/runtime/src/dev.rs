@@ -83,7 +83,7 @@ pub fn signed_as(
         frame_system::CheckTxVersion::new(),
         frame_system::CheckGenesis::new(),
         frame_system::CheckMortality::from(Era::Immortal),
-        frame_system::CheckNonce::from(nonce),
+        crate::check_nonce::CheckNonce(nonce),
         frame_system::CheckWeight::new(),
         pallet_transaction_payment::ChargeTransactionPayment::from(0),
         frame_metadata_hash_extension::CheckMetadataHash::new(false),

@@ -52,7 +52,7 @@ pub type TxExtension = (
     frame_system::CheckTxVersion<Runtime>,
     frame_system::CheckGenesis<Runtime>,
     frame_system::CheckMortality<Runtime>,
-    frame_system::CheckNonce<Runtime>,
+    check_nonce::CheckNonce<Runtime>,
     frame_system::CheckWeight<Runtime>,
     pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
     frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
@@ -172,6 +172,9 @@ impl commitments::Config for Runtime {
 
 /// Dev keys, dev genesis and extrinsic signing.
 pub mod dev;
+
+/// subtensor's `CheckNonce`: fee-less calls from accounts that do not exist.
+pub mod check_nonce;
 
 /// subtensor's admin-utils pallet (hyperparameter setters).
 pub mod admin;

@@ -388,3 +388,46 @@ fn commit_reveal_weights() {
         vec![err(subtensor::Error::InvalidRevealCommitHashNotMatch)]
     );
 }
+
+#[test]
+fn a_hotkey_without_balance_signs_fee_less_calls_only() {
+    use sp_runtime::transaction_validity::{InvalidTransaction, TransactionValidityError};
+    let mut chain = Chain::new();
+    let hotkey = "//kiln-unfunded-hotkey";
+    assert_eq!(chain.block(vec![("//Alice", register(hotkey))]), [Ok(())]);
+    chain.read(|| {
+        let account = frame_system::Account::<Runtime>::get(dev::key(hotkey).1);
+        assert_eq!((account.providers, account.data.free), (0, 0), "no account");
+    });
+    let serve = sub(subtensor::Call::serve_axon {
+        netuid: NET,
+        version: 1,
+        ip: 0x0a00_0001,
+        port: 8091,
+        ip_type: 4,
+        protocol: 4,
+        placeholder1: 0,
+        placeholder2: 0,
+    });
+    // Weights on itself (uid 1) need no validator permit.
+    let r = chain.try_block(vec![(hotkey, serve), (hotkey, weights(&[1], &[1]))]);
+    assert!(matches!(r[0], Ok(Ok(()))), "{r:?}");
+    assert!(matches!(r[1], Ok(Ok(()))), "{r:?}");
+    chain.read(|| {
+        let who = dev::key(hotkey).1;
+        assert_eq!(frame_system::Pallet::<Runtime>::account_nonce(&who), 2);
+        assert!(subtensor::Axons::<Runtime>::get(NET, &who).is_some());
+    });
+    // A call that pays a fee still needs an existing account.
+    let pay = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+        dest: sp_runtime::MultiAddress::Id(dev::key("//Bob").1),
+        value: 1,
+    });
+    let r = chain.try_block(vec![(hotkey, pay)]);
+    assert_eq!(
+        r,
+        [Err(TransactionValidityError::Invalid(
+            InvalidTransaction::Payment
+        ))]
+    );
+}

@@ -12,9 +12,7 @@
 //!   refuses registration with `TooManyRegistrationsThisBlock` instead of pruning a uid;
 //! - stake is alpha bought 1:1 with TAO (no pool, no root stake, no delegation);
 //! - each epoch emits 1 TAO per block since the previous one, all of it to incentive and
-//!   dividends (no owner cut), credited as stake to the earning hotkeys;
-//! - hotkeys sign with the standard `CheckNonce`, so a hotkey needs an existing (funded)
-//!   account to submit transactions.
+//!   dividends (no owner cut), credited as stake to the earning hotkeys.
 
 // `serve_axon` takes subtensor's eight arguments; FRAME's call macro copies the signature.
 #![allow(clippy::too_many_arguments)]

@@ -7,7 +7,7 @@ use kiln_devnet_runtime::subtensor;
 use kiln_devnet_runtime::{Executive, Header, Runtime, RuntimeCall, UncheckedExtrinsic, dev};
 use sp_io::TestExternalities;
 use sp_runtime::traits::{Hash as _, Header as _};
-use sp_runtime::{BuildStorage, DispatchError};
+use sp_runtime::{ApplyExtrinsicResult, BuildStorage, DispatchError};
 
 /// The genesis subnet.
 pub(crate) const NET: u16 = 1;
@@ -34,11 +34,22 @@ impl Chain {
     }
 
     /// Authors the next block with `calls` (signed by the given keys, nonces from state);
-    /// returns each call's dispatch result.
+    /// returns each call's dispatch result. Panics on a transaction the runtime refuses.
     pub(crate) fn block(
         &mut self,
         calls: Vec<(&str, RuntimeCall)>,
     ) -> Vec<Result<(), DispatchError>> {
+        self.try_block(calls)
+            .into_iter()
+            .map(|r| r.expect("valid transaction"))
+            .collect()
+    }
+
+    /// [`Chain::block`], returning refused transactions' validity errors too.
+    pub(crate) fn try_block(
+        &mut self,
+        calls: Vec<(&str, RuntimeCall)>,
+    ) -> Vec<ApplyExtrinsicResult> {
         self.number += 1;
         let (number, parent) = (self.number, self.parent);
         let (results, hash) = self.ext.execute_with(|| {
@@ -62,7 +73,6 @@ impl Chain {
                     let (pair, who) = dev::key(uri);
                     let nonce = frame_system::Pallet::<Runtime>::account_nonce(&who);
                     Executive::apply_extrinsic(dev::signed(&pair, call, nonce))
-                        .expect("valid transaction")
                 })
                 .collect();
             let header = Executive::finalize_block();
