@@ -1,6 +1,7 @@
 //! An unmodified subxt client (legacy backend, chosen by `rpc_methods`) against a devnet on a
 //! free port: storage reads, signed dynamic transactions with finality and events, dispatch
-//! errors by subtensor's names, pool rejections, and subtensor's runtime APIs.
+//! errors by subtensor's names, pool rejections (nonce, era, signature), axons, the commitment
+//! quota, commit-reveal, fee-less calls from an unfunded hotkey, and subtensor's runtime APIs.
 
 use kiln_devnet::{NodeConfig, NodeHandle, spawn};
 use kiln_devnet_runtime::dev;
@@ -360,4 +361,185 @@ fn bytes(v: &Value) -> Vec<u8> {
         }
         other => panic!("not bytes: {other:?}"),
     }
+}
+
+/// The best block number.
+async fn best(api: &OnlineClient<PolkadotConfig>) -> u64 {
+    api.at_current_block().await.unwrap().block_number()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axons_commitment_quota_commit_reveal_and_bad_transactions_through_subxt() {
+    // A long tempo: no epoch resets the commitment quota while it fills up.
+    let node = spawn(NodeConfig {
+        state_file: None,
+        port: 0,
+        block_time_ms: 20,
+        instant: false,
+        genesis: dev::genesis(vec![dev::fast_subnet(1, 1000)]),
+    })
+    .await
+    .unwrap();
+    let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
+        .await
+        .unwrap();
+    // A hotkey that holds no TAO signs every fee-less call below.
+    let hot =
+        subxt_signer::sr25519::Keypair::from_uri(&"//kiln-unfunded".parse().unwrap()).unwrap();
+    let hot_key = hot.public_key().0;
+    let register = dynamic::transaction(
+        "SubtensorModule",
+        "burned_register",
+        (1u16, Value::from_bytes(hot_key)),
+    );
+    submit(&api, register, keys::alice()).await.unwrap();
+
+    let serve = dynamic::transaction(
+        "SubtensorModule",
+        "serve_axon",
+        (1u16, 1u32, 0x0a00_0001u128, 8091u16, 4u8, 4u8, 0u8, 0u8),
+    );
+    submit(&api, serve, hot.clone()).await.unwrap();
+    let axons = dynamic::storage::<(u16, [u8; 32]), Value>("SubtensorModule", "Axons");
+    let at = api.at_current_block().await.unwrap();
+    let axon = at.storage().fetch(axons, (1u16, hot_key)).await.unwrap();
+    let axon = axon.decode().unwrap();
+    assert_eq!(axon.at("port").and_then(Value::as_u128), Some(8091));
+
+    // Three 128-byte fields charge 384 bytes: eight fit in 3,100, the ninth does not.
+    let field = || {
+        Value::variant(
+            "Raw128",
+            subxt::ext::scale_value::Composite::unnamed([Value::from_bytes([7u8; 128])]),
+        )
+    };
+    let commit = || {
+        dynamic::transaction(
+            "Commitments",
+            "set_commitment",
+            (
+                1u16,
+                Value::named_composite([(
+                    "fields",
+                    Value::unnamed_composite([field(), field(), field()]),
+                )]),
+            ),
+        )
+    };
+    for _ in 0..8 {
+        submit(&api, commit(), hot.clone()).await.unwrap();
+    }
+    let full = submit(&api, commit(), hot.clone()).await.unwrap_err();
+    assert!(full.contains("SpaceLimitExceeded"), "{full}");
+
+    // A transaction whose mortal era has passed, and one whose signature was altered.
+    let transfer = dynamic::transaction(
+        "Balances",
+        "transfer_keep_alive",
+        (keys::bob().public_key().to_address::<()>(), 1_000u64),
+    );
+    let at = api.at_current_block().await.unwrap();
+    let params = subxt::config::DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new()
+        .mortal(4)
+        .build();
+    let mortal = at
+        .transactions()
+        .create_signed(&transfer, &keys::alice(), params)
+        .await
+        .unwrap();
+    let born = best(&api).await;
+    while best(&api).await < born + 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Past its era the birth block the runtime derives is another block, whose hash the
+    // signature did not cover: Substrate answers "bad signature", as here.
+    let expired = format!("{:?}", mortal.submit().await.unwrap_err());
+    assert!(
+        expired.contains("1010") && expired.contains("bad signature"),
+        "{expired}"
+    );
+    let fresh = at
+        .transactions()
+        .create_signed(&transfer, &keys::alice(), Default::default())
+        .await
+        .unwrap();
+    let included = fresh
+        .submit_and_watch()
+        .await
+        .unwrap()
+        .wait_for_finalized_success()
+        .await;
+    assert!(included.is_ok(), "the same call, immortal, is accepted");
+
+    let at = api.at_current_block().await.unwrap();
+    let signed = at
+        .transactions()
+        .create_signed(&transfer, &keys::alice(), Default::default())
+        .await
+        .unwrap();
+    let mut bytes = signed.encoded().to_vec();
+    // Compact length (2 bytes here), version, address (1 + 32), signature variant, then the
+    // 64 signature bytes: flip one of them.
+    bytes[2 + 1 + 33 + 1 + 10] ^= 0xff;
+    let rpc = subxt::rpcs::RpcClient::from_insecure_url(node.ws_url())
+        .await
+        .unwrap();
+    let forged = rpc
+        .request::<String>(
+            "author_submitExtrinsic",
+            subxt::rpcs::rpc_params![format!("0x{}", hex(&bytes))],
+        )
+        .await
+        .unwrap_err();
+    let forged = format!("{forged:?}");
+    assert!(
+        forged.contains("1010") && forged.contains("bad signature"),
+        "{forged}"
+    );
+
+    // Commit-reveal v2: the owner turns it on with a 50-block tempo; the hotkey commits to
+    // weights on itself (uid 1) and reveals them in the next epoch, not before.
+    for (call, args) in [
+        ("sudo_set_commit_reveal_weights_enabled", Value::bool(true)),
+        ("sudo_set_tempo", Value::u128(50)),
+    ] {
+        let set = dynamic::transaction("AdminUtils", call, (1u16, args));
+        submit(&api, set, keys::alice()).await.unwrap();
+    }
+    let (uids, values, salt, version) = (vec![1u16], vec![65535u16], vec![7u16, 9], 0u64);
+    let hash = sp_io::hashing::blake2_256(&codec::Encode::encode(&(
+        hot_key, 1u16, &uids, &values, &salt, version,
+    )));
+    // Commit early in an epoch, so the reveal's epoch is the next one.
+    while best(&api).await % 50 > 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let commit = dynamic::transaction(
+        "SubtensorModule",
+        "commit_weights",
+        (1u16, Value::from_bytes(hash)),
+    );
+    submit(&api, commit, hot.clone()).await.unwrap();
+    let committed_epoch = best(&api).await / 50;
+    let reveal = || {
+        dynamic::transaction(
+            "SubtensorModule",
+            "reveal_weights",
+            (1u16, uids.clone(), values.clone(), salt.clone(), version),
+        )
+    };
+    let early = submit(&api, reveal(), hot.clone()).await.unwrap_err();
+    assert!(early.contains("RevealTooEarly"), "{early}");
+    while best(&api).await / 50 <= committed_epoch {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    submit(&api, reveal(), hot.clone()).await.unwrap();
+    let weights = dynamic::storage::<(u16, u16), Vec<(u16, u16)>>("SubtensorModule", "Weights");
+    let at = api.at_current_block().await.unwrap();
+    let row = at.storage().fetch(weights, (1u16, 1u16)).await.unwrap();
+    assert_eq!(row.decode().unwrap(), [(1, 65535)]);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
