@@ -18,6 +18,13 @@ fn start_call(netuid: u16) -> RuntimeCall {
     sub(subtensor::Call::start_call { netuid })
 }
 
+/// A root-only `AdminUtils` call through `Sudo`.
+fn sudo(call: admin::Call<Runtime>) -> RuntimeCall {
+    RuntimeCall::Sudo(pallet_sudo::Call::sudo {
+        call: Box::new(RuntimeCall::AdminUtils(call)),
+    })
+}
+
 fn balance(uri: &str) -> u64 {
     pallet_balances::Pallet::<Runtime>::free_balance(dev::key(uri).1)
 }
@@ -114,19 +121,37 @@ fn register_network_and_start_call_refusals() {
     let r = chain.block(vec![("//Dave", register_network("//Bob"))]);
     assert_eq!(r, [err(Error::NonAssociatedColdKey)]);
 
-    chain.read(|| subtensor::NetworkMinLockCost::<Runtime>::put(u64::MAX / 2));
-    let r = chain.block(vec![("//Dave", register_network("//Eve"))]);
-    assert_eq!(r, [err(Error::CannotAffordLockCost)]);
-    chain.read(|| subtensor::NetworkMinLockCost::<Runtime>::put(TAO));
-
-    chain.read(|| subtensor::SubnetLimit::<Runtime>::put(1));
-    let r = chain.block(vec![("//Dave", register_network("//Eve"))]);
-    assert_eq!(r, [err(Error::SubnetLimitReached)]);
-    chain.read(|| subtensor::SubnetLimit::<Runtime>::put(8));
-
-    chain.read(|| subtensor::StartCallDelay::<Runtime>::put(10));
-    let r = chain.block(vec![("//Dave", register_network("//Eve"))]);
-    assert_eq!(r, [Ok(())]);
+    let lock_cost = |lock_cost| admin::Call::sudo_set_network_min_lock_cost { lock_cost };
+    let limit = |max_subnets| admin::Call::sudo_set_subnet_limit { max_subnets };
+    let r = chain.block(vec![
+        ("//Dave", RuntimeCall::AdminUtils(lock_cost(TAO))),
+        ("//Alice", sudo(lock_cost(u64::MAX / 2))),
+        ("//Dave", register_network("//Eve")),
+        ("//Alice", sudo(lock_cost(TAO))),
+        ("//Alice", sudo(limit(1))),
+        ("//Dave", register_network("//Eve")),
+        ("//Alice", sudo(limit(8))),
+        (
+            "//Alice",
+            sudo(admin::Call::sudo_set_start_call_delay { delay: 10 }),
+        ),
+        ("//Dave", register_network("//Eve")),
+    ]);
+    assert_eq!(r[0], Err(DispatchError::BadOrigin), "root only");
+    assert_eq!(r[2], err(Error::CannotAffordLockCost));
+    assert_eq!(r[5], err(Error::SubnetLimitReached));
+    assert_eq!(r[8], Ok(()));
+    assert!(
+        r.iter()
+            .enumerate()
+            .all(|(i, x)| [0, 2, 5].contains(&i) || x.is_ok()),
+        "{r:?}"
+    );
+    chain.read(|| {
+        assert_eq!(subtensor::NetworkMinLockCost::<Runtime>::get(), TAO);
+        assert_eq!(subtensor::SubnetLimit::<Runtime>::get(), 8);
+        assert_eq!(subtensor::StartCallDelay::<Runtime>::get(), 10);
+    });
     let registered = chain.read(|| subtensor::NetworkRegisteredAt::<Runtime>::get(NET + 1));
     let r = chain.block(vec![("//Dave", start_call(NET + 1))]);
     assert_eq!(r, [err(Error::NeedWaitingMoreBlocksToStarCall)]);

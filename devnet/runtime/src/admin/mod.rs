@@ -1,6 +1,7 @@
 //! `AdminUtils` (index 19): the hyperparameter setters a subnet owner uses on a local chain, with
 //! subtensor's call indices and argument names. Per-subnet setters accept root (through `Sudo`)
-//! or the subnet's owner coldkey; `sudo_set_stake_threshold` is root only.
+//! or the subnet's owner coldkey; the global ones (stake threshold, network lock cost, subnet
+//! limit, start-call delay) are root only.
 
 pub use pallet::*;
 
@@ -205,6 +206,36 @@ pub mod pallet {
         pub fn sudo_set_stake_threshold(origin: OriginFor<T>, min_stake: u64) -> DispatchResult {
             ensure_root(origin)?;
             subtensor::StakeThreshold::<T>::put(min_stake);
+            Ok(())
+        }
+
+        /// Rao `register_network` locks (root only).
+        #[pallet::call_index(36)]
+        #[pallet::weight(Weight::from_parts(10_000_000, 0))]
+        pub fn sudo_set_network_min_lock_cost(
+            origin: OriginFor<T>,
+            lock_cost: u64,
+        ) -> DispatchResult {
+            ensure_root(origin)?;
+            subtensor::NetworkMinLockCost::<T>::put(lock_cost);
+            Ok(())
+        }
+
+        /// Most subnets at once (root only).
+        #[pallet::call_index(37)]
+        #[pallet::weight(Weight::from_parts(10_000_000, 0))]
+        pub fn sudo_set_subnet_limit(origin: OriginFor<T>, max_subnets: u16) -> DispatchResult {
+            ensure_root(origin)?;
+            subtensor::SubnetLimit::<T>::put(max_subnets);
+            Ok(())
+        }
+
+        /// Blocks after registration before `start_call` (root only).
+        #[pallet::call_index(85)]
+        #[pallet::weight(Weight::from_parts(10_000_000, 0))]
+        pub fn sudo_set_start_call_delay(origin: OriginFor<T>, delay: u64) -> DispatchResult {
+            ensure_root(origin)?;
+            subtensor::StartCallDelay::<T>::put(delay);
             Ok(())
         }
     }
