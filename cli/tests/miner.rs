@@ -272,6 +272,9 @@ async fn a_killed_miner_resumes_its_error_feedback_and_commits_the_next_window()
     at_window_start(&net.chain).await;
     let metrics = free_addr();
     let mut miner = MinerProc::start(&net, "//Bob", &url, &["--metrics-listen", &metrics]);
+    let serving = miner.next(120).await;
+    assert_eq!(serving["event"], "metrics", "{serving}");
+    assert_eq!(serving["listen"], metrics.as_str(), "{serving}");
     assert_eq!(miner.next(120).await["event"], "started");
     let first = miner.next(60).await;
     assert_eq!(first["outcome"], "committed", "{first}");
