@@ -1,7 +1,5 @@
 //! A devnet chain executed natively block by block, for the runtime's tests.
 
-#![allow(dead_code)]
-
 use codec::Encode;
 use kiln_devnet_runtime::subtensor;
 use kiln_devnet_runtime::{Executive, Header, Runtime, RuntimeCall, UncheckedExtrinsic, dev};
