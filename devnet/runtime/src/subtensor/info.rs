@@ -185,11 +185,6 @@ const RHO: u16 = 10;
 const ALPHA_HIGH: u16 = 58_982;
 const ALPHA_LOW: u16 = 45_875;
 
-/// Element `i` of a per-uid vector, or the default when the vector is shorter.
-fn at<V: Copy + Default>(v: &[V], i: u16) -> V {
-    v.get(usize::from(i)).copied().unwrap_or_default()
-}
-
 /// A per-uid vector with exactly `n` entries (padded with defaults).
 fn sized<V: Clone + Default>(mut v: Vec<V>, n: u16) -> Vec<V> {
     v.resize(usize::from(n), V::default());
@@ -201,12 +196,44 @@ fn compact<V: Copy + Default>(v: Vec<V>, n: u16) -> Vec<Compact<V>> {
     sized(v, n).into_iter().map(Compact).collect()
 }
 
+/// A subnet's per-uid vectors, each read from storage once and sized to its uids.
+struct PerUid {
+    n: u16,
+    active: Vec<bool>,
+    validator_permit: Vec<bool>,
+    emission: Vec<u64>,
+    last_update: Vec<u64>,
+    incentive: Vec<u16>,
+    consensus: Vec<u16>,
+    validator_trust: Vec<u16>,
+    dividends: Vec<u16>,
+}
+
+impl PerUid {
+    fn read<T: Config>(netuid: u16) -> Self {
+        let n = SubnetworkN::<T>::get(netuid);
+        Self {
+            n,
+            active: sized(Active::<T>::get(netuid), n),
+            validator_permit: sized(ValidatorPermit::<T>::get(netuid), n),
+            emission: sized(Emission::<T>::get(netuid), n),
+            last_update: sized(LastUpdate::<T>::get(netuid), n),
+            incentive: sized(Incentive::<T>::get(netuid), n),
+            consensus: sized(Consensus::<T>::get(netuid), n),
+            validator_trust: sized(ValidatorTrust::<T>::get(netuid), n),
+            dividends: sized(Dividends::<T>::get(netuid), n),
+        }
+    }
+}
+
 impl<T: Config> Pallet<T> {
     /// Every neuron of `netuid`, by uid (empty for a subnet that does not exist).
     pub fn neurons_lite(netuid: u16) -> Vec<NeuronInfoLite<T::AccountId>> {
-        (0..SubnetworkN::<T>::get(netuid))
-            .filter_map(|uid| Self::neuron_lite(netuid, uid))
-            .collect()
+        if !NetworksAdded::<T>::get(netuid) {
+            return Vec::new();
+        }
+        let v = PerUid::read::<T>(netuid);
+        (0..v.n).map(|uid| Self::neuron(netuid, uid, &v)).collect()
     }
 
     /// Neuron `uid` of `netuid`, if there is one.
@@ -214,29 +241,35 @@ impl<T: Config> Pallet<T> {
         if !NetworksAdded::<T>::get(netuid) || uid >= SubnetworkN::<T>::get(netuid) {
             return None;
         }
+        Some(Self::neuron(netuid, uid, &PerUid::read::<T>(netuid)))
+    }
+
+    /// Neuron `uid` (below `v.n`) from its subnet's vectors.
+    fn neuron(netuid: u16, uid: u16, v: &PerUid) -> NeuronInfoLite<T::AccountId> {
+        let i = usize::from(uid);
         let hotkey = Keys::<T>::get(netuid, uid);
         let coldkey = Owner::<T>::get(&hotkey);
         let stake = TotalHotkeyAlpha::<T>::get(&hotkey, netuid);
-        Some(NeuronInfoLite {
+        NeuronInfoLite {
             axon_info: Axons::<T>::get(netuid, &hotkey).unwrap_or_default(),
             stake: alloc::vec![(coldkey.clone(), Compact(stake))],
             hotkey,
             coldkey,
             uid: Compact(uid),
             netuid: Compact(netuid),
-            active: at(&Active::<T>::get(netuid), uid),
+            active: v.active[i],
             prometheus_info: PrometheusInfo::default(),
             rank: Compact(0),
-            emission: Compact(at(&Emission::<T>::get(netuid), uid)),
-            incentive: Compact(at(&Incentive::<T>::get(netuid), uid)),
-            consensus: Compact(at(&Consensus::<T>::get(netuid), uid)),
+            emission: Compact(v.emission[i]),
+            incentive: Compact(v.incentive[i]),
+            consensus: Compact(v.consensus[i]),
             trust: Compact(0),
-            validator_trust: Compact(at(&ValidatorTrust::<T>::get(netuid), uid)),
-            dividends: Compact(at(&Dividends::<T>::get(netuid), uid)),
-            last_update: Compact(at(&LastUpdate::<T>::get(netuid), uid)),
-            validator_permit: at(&ValidatorPermit::<T>::get(netuid), uid),
+            validator_trust: Compact(v.validator_trust[i]),
+            dividends: Compact(v.dividends[i]),
+            last_update: Compact(v.last_update[i]),
+            validator_permit: v.validator_permit[i],
             pruning_score: Compact(0),
-        })
+        }
     }
 
     /// The whole of `netuid`, if it exists.
@@ -244,7 +277,8 @@ impl<T: Config> Pallet<T> {
         if !NetworksAdded::<T>::get(netuid) {
             return None;
         }
-        let n = SubnetworkN::<T>::get(netuid);
+        let v = PerUid::read::<T>(netuid);
+        let n = v.n;
         let block: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
         let last_step = LastMechansimStepBlock::<T>::get(netuid);
         let hotkeys: Vec<T::AccountId> = (0..n).map(|uid| Keys::<T>::get(netuid, uid)).collect();
@@ -314,14 +348,14 @@ impl<T: Config> Pallet<T> {
                 .iter()
                 .map(|h| Axons::<T>::get(netuid, h).unwrap_or_default())
                 .collect(),
-            active: sized(Active::<T>::get(netuid), n),
-            validator_permit: sized(ValidatorPermit::<T>::get(netuid), n),
+            active: v.active,
+            validator_permit: v.validator_permit,
             pruning_score: compact(Vec::new(), n),
-            last_update: compact(LastUpdate::<T>::get(netuid), n),
-            emission: compact(Emission::<T>::get(netuid), n),
-            dividends: compact(Dividends::<T>::get(netuid), n),
-            incentives: compact(Incentive::<T>::get(netuid), n),
-            consensus: compact(Consensus::<T>::get(netuid), n),
+            last_update: compact(v.last_update, n),
+            emission: compact(v.emission, n),
+            dividends: compact(v.dividends, n),
+            incentives: compact(v.incentive, n),
+            consensus: compact(v.consensus, n),
             trust: compact(Vec::new(), n),
             rank: compact(Vec::new(), n),
             block_at_registration: compact(

@@ -1,5 +1,4 @@
 //! A devnet chain executed natively block by block, for the runtime's tests.
-
 use codec::Encode;
 use kiln_devnet_runtime::subtensor;
 use kiln_devnet_runtime::{Executive, Header, Runtime, RuntimeCall, UncheckedExtrinsic, dev};
