@@ -497,11 +497,13 @@ async fn axons_commitment_quota_commit_reveal_and_bad_transactions_through_subxt
         "{forged}"
     );
 
-    // Commit-reveal v2: the owner turns it on with a 50-block tempo; the hotkey commits to
-    // weights on itself (uid 1) and reveals them in the next epoch, not before.
+    // Commit-reveal v2: the owner turns it on with a 200-block tempo (4 s: room for a busy
+    // machine); the hotkey commits to weights on itself (uid 1) and reveals them in the next
+    // epoch, not before.
+    const TEMPO: u64 = 200;
     for (call, args) in [
         ("sudo_set_commit_reveal_weights_enabled", Value::bool(true)),
-        ("sudo_set_tempo", Value::u128(50)),
+        ("sudo_set_tempo", Value::u128(u128::from(TEMPO))),
     ] {
         let set = dynamic::transaction("AdminUtils", call, (1u16, args));
         submit(&api, set, keys::alice()).await.unwrap();
@@ -511,7 +513,7 @@ async fn axons_commitment_quota_commit_reveal_and_bad_transactions_through_subxt
         hot_key, 1u16, &uids, &values, &salt, version,
     )));
     // Commit early in an epoch, so the reveal's epoch is the next one.
-    while best(&api).await % 50 > 10 {
+    while best(&api).await % TEMPO > 20 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let commit = dynamic::transaction(
@@ -520,7 +522,17 @@ async fn axons_commitment_quota_commit_reveal_and_bad_transactions_through_subxt
         (1u16, Value::from_bytes(hash)),
     );
     submit(&api, commit, hot.clone()).await.unwrap();
-    let committed_epoch = best(&api).await / 50;
+    // The epoch the chain recorded for the commit: (hash, epoch, block, 0).
+    let commits = dynamic::storage::<(u16, [u8; 32]), Vec<([u8; 32], u64, u64, u64)>>(
+        "SubtensorModule",
+        "WeightCommits",
+    );
+    let at = api.at_current_block().await.unwrap();
+    let stored = at.storage().fetch(commits, (1u16, hot_key)).await.unwrap();
+    let stored = stored.decode().unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].0, hash);
+    let committed_epoch = stored[0].1;
     let reveal = || {
         dynamic::transaction(
             "SubtensorModule",
@@ -530,7 +542,7 @@ async fn axons_commitment_quota_commit_reveal_and_bad_transactions_through_subxt
     };
     let early = submit(&api, reveal(), hot.clone()).await.unwrap_err();
     assert!(early.contains("RevealTooEarly"), "{early}");
-    while best(&api).await / 50 <= committed_epoch {
+    while best(&api).await / TEMPO <= committed_epoch {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     submit(&api, reveal(), hot.clone()).await.unwrap();
