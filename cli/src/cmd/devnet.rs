@@ -51,8 +51,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         tokio::signal::ctrl_c()
             .await
             .context("waiting for ctrl-c")?;
-        node.save_state().context("saving the chain")?;
-        drop(node);
+        node.stop().context("saving the chain")?;
         Ok(())
     })
 }

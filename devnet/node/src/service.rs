@@ -266,12 +266,19 @@ impl NodeHandle {
         &self.shared
     }
 
-    /// Saves the chain to the state file now (a no-op without one).
-    pub fn save_state(&self) -> Result<(), StateFileError> {
-        match &self.state_file {
-            Some(path) => persist::save(&self.shared.chain(), path),
+    /// Stops the node and saves the chain to its state file, reporting a failed save (dropping
+    /// the handle saves too, but can only log a failure).
+    pub fn stop(mut self) -> Result<(), StateFileError> {
+        self.halt();
+        match self.state_file.take() {
+            Some(path) => persist::save(&self.shared.chain(), &path),
             None => Ok(()),
         }
+    }
+
+    fn halt(&mut self) {
+        let _ = self.server.stop();
+        self.author.abort();
     }
 
     /// Waits until the server stops.
@@ -282,9 +289,10 @@ impl NodeHandle {
 
 impl Drop for NodeHandle {
     fn drop(&mut self) {
-        let _ = self.server.stop();
-        self.author.abort();
-        if let Err(e) = self.save_state() {
+        self.halt();
+        if let Some(path) = &self.state_file
+            && let Err(e) = persist::save(&self.shared.chain(), path)
+        {
             tracing::error!(target: "kiln::devnet", error = %e, "saving the chain");
         }
     }
