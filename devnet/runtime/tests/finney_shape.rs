@@ -48,6 +48,19 @@ const NEWER_SDK_ONLY: &[&str] = &[
     "TransactionPayment.TxPaymentCredit",
 ];
 
+/// finney's metadata and the devnet's, or `None` (with a message) when finney's file is absent.
+fn finney_and_ours() -> Option<(RuntimeMetadataV16, RuntimeMetadataV16)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FINNEY);
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!(
+            "SKIPPED: finney metadata not found at {} (shared/subtensor/finney-metadata.scale)",
+            path.display()
+        );
+        return None;
+    };
+    Some((v16(&bytes), v16(&Runtime::metadata_at_version(16).unwrap())))
+}
+
 fn v16(bytes: &[u8]) -> RuntimeMetadataV16 {
     match RuntimeMetadataPrefixed::decode(&mut &bytes[..]).unwrap().1 {
         RuntimeMetadata::V16(m) => m,
@@ -222,16 +235,9 @@ fn differences(
 
 #[test]
 fn every_implemented_item_matches_finney() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FINNEY);
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!(
-            "SKIPPED: finney metadata not found at {} (shared/subtensor/finney-metadata.scale)",
-            path.display()
-        );
+    let Some((finney, ours)) = finney_and_ours() else {
         return;
     };
-    let finney = v16(&bytes);
-    let ours = v16(&Runtime::metadata_at_version(16).unwrap());
     let mut diffs = Vec::new();
     for pallet in &ours.pallets {
         match finney.pallets.iter().find(|f| f.name == pallet.name) {
@@ -272,16 +278,9 @@ fn api_methods(
 
 #[test]
 fn every_runtime_api_method_matches_finney() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FINNEY);
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!(
-            "SKIPPED: finney metadata not found at {} (shared/subtensor/finney-metadata.scale)",
-            path.display()
-        );
+    let Some((finney, ours)) = finney_and_ours() else {
         return;
     };
-    let finney = v16(&bytes);
-    let ours = v16(&Runtime::metadata_at_version(16).unwrap());
     let mut diffs = Vec::new();
     let mut checked = Vec::new();
     for api in &ours.apis {
