@@ -4,30 +4,36 @@
 //! quota, commit-reveal, fee-less calls from an unfunded hotkey, and subtensor's runtime APIs.
 
 use kiln_devnet::{NodeConfig, NodeHandle, spawn};
-use kiln_devnet_runtime::dev;
+use kiln_devnet_runtime::{RuntimeGenesisConfig, dev};
 use subxt::dynamic::{self, Value};
 use subxt::ext::scale_value::At;
 use subxt::{OnlineClient, PolkadotConfig};
 use subxt_signer::sr25519::dev as keys;
 
-async fn node() -> NodeHandle {
+/// A node on a free port: blocks every `block_time_ms`, or per transaction when `instant`.
+async fn node(block_time_ms: u64, instant: bool, genesis: RuntimeGenesisConfig) -> NodeHandle {
     spawn(NodeConfig {
         state_file: None,
         port: 0,
-        block_time_ms: 1_000,
-        instant: true,
-        genesis: dev::genesis(vec![dev::fast_subnet(1, 5)]),
+        block_time_ms,
+        instant,
+        genesis,
     })
     .await
     .unwrap()
 }
 
+/// A subxt client of `node`.
+async fn client(node: &NodeHandle) -> OnlineClient<PolkadotConfig> {
+    OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subxt_registers_reads_storage_and_sees_errors() {
-    let node = node().await;
-    let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
-        .await
-        .unwrap();
+    let node = node(1_000, true, dev::genesis(vec![dev::fast_subnet(1, 5)])).await;
+    let api = client(&node).await;
     let subnet_n = dynamic::storage::<(u16,), u16>("SubtensorModule", "SubnetworkN");
     let at = api.at_current_block().await.unwrap();
     let n = at.storage().fetch(subnet_n.clone(), (1u16,)).await.unwrap();
@@ -82,18 +88,8 @@ async fn subxt_registers_reads_storage_and_sees_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_rejections_reach_subxt_with_substrate_error_codes() {
     // No timer blocks during the test: blocks are authored on demand.
-    let node = spawn(NodeConfig {
-        state_file: None,
-        port: 0,
-        block_time_ms: 3_600_000,
-        instant: false,
-        genesis: dev::genesis(vec![]),
-    })
-    .await
-    .unwrap();
-    let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
-        .await
-        .unwrap();
+    let node = node(3_600_000, false, dev::genesis(vec![])).await;
+    let api = client(&node).await;
     let transfer = |amount: u64| {
         dynamic::transaction(
             "Balances",
@@ -182,18 +178,8 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commitments_weights_and_epochs_through_subxt() {
-    let node = spawn(NodeConfig {
-        state_file: None,
-        port: 0,
-        block_time_ms: 20,
-        instant: false,
-        genesis: dev::genesis(vec![dev::fast_subnet(1, 5)]),
-    })
-    .await
-    .unwrap();
-    let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
-        .await
-        .unwrap();
+    let node = node(20, false, dev::genesis(vec![dev::fast_subnet(1, 5)])).await;
+    let api = client(&node).await;
     let (bob, charlie) = (keys::bob(), keys::charlie());
     let (bob_key, charlie_key) = (bob.public_key().0.to_vec(), charlie.public_key().0.to_vec());
     for hotkey in [&bob, &charlie] {
@@ -371,18 +357,8 @@ async fn best(api: &OnlineClient<PolkadotConfig>) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axons_commitment_quota_commit_reveal_and_bad_transactions_through_subxt() {
     // A long tempo: no epoch resets the commitment quota while it fills up.
-    let node = spawn(NodeConfig {
-        state_file: None,
-        port: 0,
-        block_time_ms: 20,
-        instant: false,
-        genesis: dev::genesis(vec![dev::fast_subnet(1, 1000)]),
-    })
-    .await
-    .unwrap();
-    let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
-        .await
-        .unwrap();
+    let node = node(20, false, dev::genesis(vec![dev::fast_subnet(1, 1000)])).await;
+    let api = client(&node).await;
     // A hotkey that holds no TAO signs every fee-less call below.
     let hot =
         subxt_signer::sr25519::Keypair::from_uri(&"//kiln-unfunded".parse().unwrap()).unwrap();
