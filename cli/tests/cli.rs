@@ -341,6 +341,75 @@ fn bench_validator_reports_the_cost_per_miner() {
     );
 }
 
+#[test]
+fn bench_convergence_prints_curves_figures_and_a_plot() {
+    let plot = scratch("convergence.svg");
+    let o = kiln(&[
+        "bench",
+        "convergence",
+        "--miners",
+        "2",
+        "--windows",
+        "2",
+        "--arms",
+        "network,adamw-1,adamw-ddp,network+random",
+        "--plot",
+        plot.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    for arm in ["network", "adamw-1", "adamw-ddp", "network+random"] {
+        let loss = json["arms"][arm]["loss"].as_array().unwrap();
+        assert_eq!(loss.len(), 3, "{arm}: the start and two windows");
+        // Every arm starts from the same genesis model on the same held-out rows.
+        assert_eq!(loss[0], json["arms"]["network"]["loss"][0], "{arm}");
+        let last = loss[2].as_f64().unwrap();
+        assert!(
+            last < loss[0].as_f64().unwrap(),
+            "{arm} did not learn: {loss:?}"
+        );
+        let key = format!("final_loss_{}", arm.replace(['-', '+'], "_"));
+        assert_eq!(json[&key].as_f64().unwrap(), (last * 1e4).round() / 1e4);
+    }
+    // Tokens: two miners' rows per network window, one miner's for adamw-1.
+    let tokens = |arm: &str| json["arms"][arm]["tokens"][1].as_u64().unwrap();
+    assert_eq!(tokens("network"), 2 * tokens("adamw-1"));
+    assert_eq!(tokens("adamw-ddp"), tokens("network"));
+    assert_eq!(tokens("network+random"), 3 * tokens("adamw-1"));
+    let honest = json["arms"]["network+random"]["honest_indicators"]
+        .as_array()
+        .unwrap();
+    assert_eq!(honest.len(), 2);
+    assert_eq!(
+        json["arms"]["network+random"]["random_data_indicators"][0]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    for figure in [
+        "progress_ratio_vs_adamw1",
+        "token_efficiency_vs_ddp",
+        "honest_pass_rate",
+        "random_data_fail_rate",
+    ] {
+        assert!(!json[figure].is_null(), "{figure} missing from {json}");
+        assert!(text.lines().any(|l| l.starts_with(figure)), "{text}");
+    }
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("network+random"),
+        "{svg}"
+    );
+    assert!(
+        !kiln(&["bench", "convergence", "--preset", "huge"])
+            .status
+            .success()
+    );
+}
+
 /// A `kiln devnet` child process, killed on drop.
 struct Devnet(std::process::Child);
 

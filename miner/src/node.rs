@@ -359,9 +359,9 @@ impl Miner {
         for m in missing {
             let artifacts = self.sync.artifacts(&m).await?;
             let model = self.model.clone();
-            let lr = self.sync.outer_lr();
+            let (lr, mean) = (self.sync.outer_lr(), self.sync.mean());
             let window = m.window;
-            tokio::task::spawn_blocking(move || sync::apply(&model, &m, &artifacts, lr))
+            tokio::task::spawn_blocking(move || sync::apply(&model, &m, &artifacts, lr, mean))
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??;
             applied.push(window);
@@ -524,12 +524,13 @@ impl Miner {
 
     async fn rows(&self, window: u64) -> Result<Vec<u32>, RowsError> {
         let d = &self.cfg.hparams.data;
+        let rows = self.cfg.hparams.assignable_rows(self.dataset.rows());
         let pool = if self.cfg.cheat == Some(Cheat::RandomData) {
             random_pool(
                 self.cfg.netuid,
                 window,
                 &self.account.0,
-                self.dataset.rows(),
+                rows,
                 d.pool_rows as usize,
             )?
         } else {
@@ -538,7 +539,7 @@ impl Miner {
                 self.uid,
                 &self.account.0,
                 window,
-                self.dataset.rows(),
+                rows,
                 d.pool_rows as usize,
             )?
         };

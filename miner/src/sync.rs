@@ -4,6 +4,7 @@
 
 use kiln_protocol::aggregation::{AggregationError, AggregationManifest};
 use kiln_protocol::artifact::{Artifact, DecodeError, DecodeOptions, Expect};
+use kiln_protocol::codec::PeerMean;
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
 use kiln_protocol::{Digest, Hparams};
 use kiln_runtime_client::commitments::HotkeyCommitment;
@@ -139,6 +140,7 @@ pub struct ModelSync {
     hparams_hash: Digest,
     expect: Expect,
     outer_lr: f64,
+    mean: PeerMean,
     max_artifact_bytes: usize,
 }
 
@@ -154,6 +156,7 @@ impl ModelSync {
                 topk: hparams.compression.topk,
             },
             outer_lr: hparams.outer.lr,
+            mean: hparams.outer.mean,
             max_artifact_bytes: DecodeOptions::default().max_len,
         }
     }
@@ -259,6 +262,7 @@ pub fn apply(
     manifest: &AggregationManifest,
     artifacts: &[Artifact],
     outer_lr: f64,
+    mean: PeerMean,
 ) -> Result<(), SyncError> {
     if manifest.peers.is_empty() {
         return Ok(());
@@ -266,7 +270,7 @@ pub fn apply(
     let snapshot = model.snapshot()?;
     let peers: Vec<&[kiln_protocol::SparseTensor]> =
         artifacts.iter().map(|a| a.tensors.as_slice()).collect();
-    outer_step_from_messages(model, &peers, outer_lr).map_err(|source| SyncError::Apply {
+    outer_step_from_messages(model, &peers, outer_lr, mean).map_err(|source| SyncError::Apply {
         window: manifest.window,
         source,
     })?;
@@ -286,6 +290,11 @@ impl ModelSync {
     /// The outer learning rate manifests are applied with.
     pub fn outer_lr(&self) -> f64 {
         self.outer_lr
+    }
+
+    /// The aggregation's per-coordinate mean rule.
+    pub fn mean(&self) -> PeerMean {
+        self.mean
     }
 }
 
@@ -415,7 +424,7 @@ mod tests {
                 },
             ],
         };
-        let err = apply(&model, &manifest, &artifacts, 0.5).unwrap_err();
+        let err = apply(&model, &manifest, &artifacts, 0.5, PeerMean::Selecting).unwrap_err();
         assert!(
             matches!(err, SyncError::Diverged { window: 3, .. }),
             "{err}"
@@ -426,10 +435,10 @@ mod tests {
         let replica = Model::init(&ModelConfig::tiny(), 0, &device).unwrap();
         let peers: Vec<&[kiln_protocol::SparseTensor]> =
             artifacts.iter().map(|a| a.tensors.as_slice()).collect();
-        outer_step_from_messages(&replica, &peers, 0.5).unwrap();
+        outer_step_from_messages(&replica, &peers, 0.5, PeerMean::Selecting).unwrap();
         manifest.result_model_hash = replica.state_hash().unwrap();
         assert_ne!(manifest.result_model_hash, base);
-        apply(&model, &manifest, &artifacts, 0.5).unwrap();
+        apply(&model, &manifest, &artifacts, 0.5, PeerMean::Selecting).unwrap();
         assert_eq!(model.state_hash().unwrap(), manifest.result_model_hash);
     }
 }

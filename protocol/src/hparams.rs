@@ -7,7 +7,7 @@
 //! when their hashes agree; every artifact header carries the hash.
 
 use crate::Digest;
-use crate::codec::MAX_CHUNK_SIDE;
+use crate::codec::{MAX_CHUNK_SIDE, PeerMean};
 use crate::window::{WindowClock, WindowClockError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -117,6 +117,10 @@ pub struct DataParams {
     pub eval_rows: u32,
     /// Rows in the window's shared random pool.
     pub random_rows: u32,
+    /// Rows at the end of the dataset that no pool ever draws: the validator measures the
+    /// model's loss on them every window (0: no such measurement).
+    #[serde(default)]
+    pub heldout_rows: u32,
 }
 
 /// The miner's inner AdamW loop.
@@ -159,8 +163,13 @@ pub struct CompressionParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OuterParams {
-    /// Outer SGD learning rate: `θ ← θ − lr·aggregate`.
+    /// Outer SGD learning rate: `θ ← θ − lr·aggregate` (no outer momentum: the error feedback
+    /// plays that role, as in SparseLoCo).
     pub lr: f64,
+    /// How the aggregate averages a coordinate over the peers (default: over the peers that
+    /// selected it).
+    #[serde(default)]
+    pub mean: PeerMean,
 }
 
 /// Validator evaluation.
@@ -178,20 +187,23 @@ pub struct EvaluationParams {
 }
 
 /// Names of the built-in presets.
-pub const PRESETS: [&str; 3] = ["tiny", "1b", "72b"];
+pub const PRESETS: [&str; 4] = ["tiny", "small", "1b", "72b"];
 
 impl Hparams {
     /// A built-in preset by name (`tiny`, `1b`, `72b`).
     pub fn preset(name: &str) -> Option<Self> {
         match name {
             "tiny" => Some(Self::tiny()),
+            "small" => Some(Self::small()),
             "1b" => Some(Self::one_b()),
             "72b" => Some(Self::seventy_two_b()),
             _ => None,
         }
     }
 
-    /// CPU tests and `kiln up`: a few fast blocks per window, a handful of inner steps.
+    /// CPU tests and `kiln up`: a few fast blocks per window, a handful of inner steps. The
+    /// outer step, error feedback and check threshold are tuned with `kiln bench convergence`
+    /// (docs/benchmarks.md): outer lr 1, error feedback 0.95, own/random ratio 1.3.
     pub fn tiny() -> Self {
         let base = Self::seventy_two_b();
         Self {
@@ -207,6 +219,7 @@ impl Hparams {
                 pool_rows: 64,
                 eval_rows: 32,
                 random_rows: 32,
+                heldout_rows: 64,
             },
             inner: InnerParams {
                 steps: 4,
@@ -216,14 +229,30 @@ impl Hparams {
             },
             compression: CompressionParams {
                 topk: 128,
-                error_feedback_decay: 0.5,
                 ..base.compression
             },
+            outer: OuterParams {
+                lr: 1.0,
+                ..base.outer
+            },
             evaluation: EvaluationParams {
-                assigned_min_ratio: 1.5,
+                assigned_min_ratio: 1.3,
                 ..base.evaluation
             },
             ..base
+        }
+    }
+
+    /// The 22M-parameter `small` model: the tiny protocol on longer rows.
+    pub fn small() -> Self {
+        let tiny = Self::tiny();
+        Self {
+            name: "small".into(),
+            data: DataParams {
+                seq_len: 128,
+                ..tiny.data
+            },
+            ..tiny
         }
     }
 
@@ -238,6 +267,7 @@ impl Hparams {
                 pool_rows: 3840,
                 eval_rows: 8,
                 random_rows: 8,
+                heldout_rows: 32,
             },
             inner: InnerParams {
                 lr: 4e-4,
@@ -264,6 +294,7 @@ impl Hparams {
                 pool_rows: 30720,
                 eval_rows: 8,
                 random_rows: 8,
+                heldout_rows: 32,
             },
             inner: InnerParams {
                 steps: 30,
@@ -281,7 +312,10 @@ impl Hparams {
                 value_bits: 2,
                 error_feedback_decay: 0.95,
             },
-            outer: OuterParams { lr: 0.4 },
+            outer: OuterParams {
+                lr: 0.4,
+                mean: PeerMean::Selecting,
+            },
             evaluation: EvaluationParams {
                 eval_lr_factor: 0.2,
                 bma_alpha: 0.05,
@@ -324,6 +358,23 @@ impl Hparams {
     /// The canonical blake3 hash carried in every artifact header.
     pub fn hparams_hash(&self) -> Digest {
         blake3::derive_key(HASH_CONTEXT, &self.canonical_json())
+    }
+
+    /// Rows of a dataset of `dataset_rows` that pools draw from: all but the held-out rows at
+    /// its end.
+    pub fn assignable_rows(&self, dataset_rows: u64) -> u64 {
+        dataset_rows.saturating_sub(self.data.heldout_rows.into())
+    }
+
+    /// The held-out rows of a dataset of `dataset_rows` (empty when it has no more rows than
+    /// that).
+    pub fn heldout_rows(&self, dataset_rows: u64) -> std::ops::Range<u64> {
+        let start = self.assignable_rows(dataset_rows);
+        if start == 0 {
+            0..0
+        } else {
+            start..dataset_rows
+        }
     }
 
     /// The window clock these hparams define (valid after [`Hparams::validate`]).
@@ -376,6 +427,13 @@ impl Hparams {
             1,
             1 << 16,
             "1..=2^16",
+        )?;
+        int(
+            "data.heldout_rows",
+            d.heldout_rows.into(),
+            0,
+            1 << 16,
+            "0..=2^16",
         )?;
 
         let i = &self.inner;
@@ -551,6 +609,23 @@ mod tests {
         );
         assert_eq!(h.compression.error_feedback_decay, 0.95);
         assert_eq!(h.outer.lr, 0.4);
+    }
+
+    #[test]
+    fn heldout_rows_end_the_dataset_and_leave_the_rest_assignable() {
+        let h = Hparams::tiny();
+        assert_eq!(h.data.heldout_rows, 64);
+        assert_eq!(h.assignable_rows(4096), 4032);
+        assert_eq!(h.heldout_rows(4096), 4032..4096);
+        assert_eq!(h.assignable_rows(10), 0);
+        assert!(h.heldout_rows(10).is_empty());
+        let mut none = h.clone();
+        none.data.heldout_rows = 0;
+        assert_eq!(none.assignable_rows(4096), 4096);
+        assert!(none.heldout_rows(4096).is_empty());
+        // Files written before the field existed read as no held-out rows.
+        let old = h.to_toml_string().replace("heldout_rows = 64\n", "");
+        assert_eq!(Hparams::from_toml_str(&old).unwrap().data.heldout_rows, 0);
     }
 
     #[test]

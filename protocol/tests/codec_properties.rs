@@ -5,7 +5,7 @@ mod common;
 use common::{TestRng, random_shape, sample_header};
 use kiln_protocol::artifact::{Artifact, DecodeOptions, Expect, HEADER_LEN};
 use kiln_protocol::codec::feedback::{ErrorFeedback, TensorSpec};
-use kiln_protocol::codec::{Geometry, SparseTensor, aggregate, compress};
+use kiln_protocol::codec::{Geometry, PeerMean, SparseTensor, aggregate, compress};
 use proptest::prelude::*;
 
 /// Shape, target chunk side, topk, data seed.
@@ -98,8 +98,10 @@ proptest! {
             .collect();
         let g = msgs[0].geometry;
         let lists: Vec<&[SparseTensor]> = msgs.iter().map(std::slice::from_ref).collect();
-        let fast = aggregate(&[("w".to_owned(), g)], &lists).unwrap().remove(0);
-        prop_assert_eq!(fast, naive_aggregate(&msgs));
+        for mean in [PeerMean::All, PeerMean::Selecting] {
+            let fast = aggregate(&[("w".to_owned(), g)], &lists, mean).unwrap().remove(0);
+            prop_assert_eq!(fast, naive_aggregate(&msgs, mean));
+        }
     }
 
     /// The encoded size equals the documented formula.
@@ -125,9 +127,9 @@ proptest! {
     }
 }
 
-/// Dense reference: decode each peer, clip to the lower-median norm, and average each
-/// coordinate over the peers that selected it.
-fn naive_aggregate(msgs: &[SparseTensor]) -> Vec<f32> {
+/// Dense reference: decode each peer, clip to the lower-median norm, sum each coordinate over
+/// the peers that selected it and divide by the rule's count.
+fn naive_aggregate(msgs: &[SparseTensor], mean: PeerMean) -> Vec<f32> {
     let g = msgs[0].geometry;
     let n = g.elements() as usize;
     let norms: Vec<f64> = msgs
@@ -163,7 +165,11 @@ fn naive_aggregate(msgs: &[SparseTensor]) -> Vec<f32> {
     }
     sum.iter()
         .zip(&count)
-        .map(|(&s, &c)| if c > 1 { s / c as f32 } else { s })
+        .map(|(&s, &c)| match mean {
+            PeerMean::All if msgs.len() > 1 => s / msgs.len() as f32,
+            PeerMean::Selecting if c > 1 => s / c as f32,
+            _ => s,
+        })
         .collect()
 }
 

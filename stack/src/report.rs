@@ -48,6 +48,8 @@ pub struct WindowReport {
     pub weights_sent: bool,
     /// Uids in the window's aggregation manifest, if one was published.
     pub manifest_peers: Option<Vec<u16>>,
+    /// The model's loss on the run's held-out rows at this window, as the validator measured it.
+    pub model_loss: Option<f64>,
 }
 
 /// Builds the rows of a window from the validator's record of it (its dashboard API), the
@@ -118,6 +120,15 @@ pub struct MinerSummary {
     pub penalties: Vec<String>,
 }
 
+/// The model's held-out loss at one window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ModelLoss {
+    /// The window.
+    pub window: u64,
+    /// The loss.
+    pub loss: f64,
+}
+
 /// The run's summary (`kiln up --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -127,6 +138,12 @@ pub struct Summary {
     pub miners: Vec<MinerSummary>,
     /// Whether every miner with non-zero weight is honest and every cheater has zero weight.
     pub honest_hold_all_weight: bool,
+    /// The model's held-out loss per window that measured it.
+    pub model_loss: Vec<ModelLoss>,
+    /// The model's held-out loss at the first window that measured it.
+    pub model_loss_first: Option<f64>,
+    /// … and at the last.
+    pub model_loss_last: Option<f64>,
 }
 
 impl Summary {
@@ -168,10 +185,22 @@ impl Summary {
             && miners
                 .iter()
                 .all(|m| m.behaviour.is_honest() || m.weight == 0.0);
+        let model_loss: Vec<ModelLoss> = reports
+            .iter()
+            .filter_map(|r| {
+                r.model_loss.map(|loss| ModelLoss {
+                    window: r.window,
+                    loss,
+                })
+            })
+            .collect();
         Self {
             windows: reports.iter().map(|r| r.window).collect(),
             miners,
             honest_hold_all_weight,
+            model_loss_first: model_loss.first().map(|m| m.loss),
+            model_loss_last: model_loss.last().map(|m| m.loss),
+            model_loss,
         }
     }
 }
@@ -283,7 +312,36 @@ mod tests {
             miners,
             weights_sent: true,
             manifest_peers: None,
+            model_loss: Some(6.0 - window as f64 / 10.0),
         }
+    }
+
+    #[test]
+    fn the_summary_keeps_the_first_and_last_model_loss() {
+        let mut reports = vec![
+            report(1, Vec::new()),
+            report(2, Vec::new()),
+            report(3, Vec::new()),
+        ];
+        reports[0].model_loss = None;
+        let s = Summary::of(&reports);
+        assert_eq!(s.model_loss_first, Some(5.8));
+        assert_eq!(s.model_loss_last, Some(5.7));
+        assert_eq!(
+            s.model_loss,
+            [
+                ModelLoss {
+                    window: 2,
+                    loss: 5.8
+                },
+                ModelLoss {
+                    window: 3,
+                    loss: 5.7
+                }
+            ]
+        );
+        assert_eq!(Summary::of(&reports[..2]).model_loss_last, Some(5.8));
+        assert_eq!(Summary::of(&reports[..1]).model_loss_first, None);
     }
 
     #[test]

@@ -454,6 +454,7 @@ impl Stack {
             block: metagraph.block,
             miners: rows(&detail, &miners, &incentive),
             weights_sent: detail.weights.is_some(),
+            model_loss: detail.window.model_loss,
             manifest_peers: detail.manifest.map(|m| m.peers),
         })
     }

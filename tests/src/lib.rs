@@ -56,6 +56,9 @@ pub enum Step {
     /// The outage's window recorded the honest miners as infrastructure failures (no penalty,
     /// no lost standing), and a later window evaluated them again.
     AssertInfrastructureMissesThenRecovery,
+    /// The model learns: its held-out loss, served by the API's model-loss series and
+    /// recorded in Postgres, is lower at the latest window than at the first.
+    AssertModelLearns,
     /// Every metric `deploy/`'s Grafana dashboards and Prometheus alerts query is in a scrape of
     /// the running validator, gateway and miners, and every exported `kiln_…` metric has help.
     AssertDeployMetricsScraped,

@@ -4,6 +4,7 @@ use crate::{Step, metrics};
 use kiln_runtime_client::BlockSel;
 use kiln_stack::{Behaviour, S3, Stack, StackConfig, WindowReport};
 use kiln_storage_gateway::seaweed::{self, SeaweedFs};
+use kiln_validator::api::types::ModelLossPage;
 use sqlx::{Connection, PgConnection};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -147,6 +148,7 @@ impl Run {
             Step::S3OutageForAWindow => self.s3_outage().await,
             Step::AssertInfrastructureMissesThenRecovery => self.assert_recovery(),
             Step::AssertDeployMetricsScraped => self.assert_metrics_scraped().await,
+            Step::AssertModelLearns => self.assert_model_learns().await,
         }
     }
 
@@ -233,6 +235,36 @@ impl Run {
                 self.name
             );
         }
+    }
+
+    async fn assert_model_learns(&self) {
+        let series: ModelLossPage = self
+            .stack
+            .api_get("/api/v1/model/loss?limit=500")
+            .await
+            .expect("reading the model-loss series");
+        // Newest first.
+        let (Some(last), Some(first)) = (series.items.first(), series.items.last()) else {
+            panic!("[{}] no model loss recorded: {series:?}", self.name);
+        };
+        assert!(
+            series.items.len() >= 2 && last.model_loss < first.model_loss,
+            "[{}] the model's held-out loss did not fall: {series:?}",
+            self.name
+        );
+        let mut db = PgConnection::connect(self.stack.database_url().expect("a database"))
+            .await
+            .expect("connecting to the run's database");
+        let recorded: f64 = sqlx::query_scalar("SELECT model_loss FROM windows WHERE win = $1")
+            .bind(i64::try_from(last.window).expect("a window fits i64"))
+            .fetch_one(&mut db)
+            .await
+            .expect("reading the window's model loss");
+        assert_eq!(recorded, last.model_loss, "[{}]", self.name);
+        println!(
+            "[{}] model loss on held-out rows: {:.4} (window {}) -> {:.4} (window {})",
+            self.name, first.model_loss, first.window, last.model_loss, last.window
+        );
     }
 
     async fn assert_penalty(&self, miner: Behaviour, verdict: &str, reason: &str) {

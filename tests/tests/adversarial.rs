@@ -43,6 +43,7 @@ async fn honest_miners_rank_top_and_every_cheat_earns_nothing() {
             reason: "trailing",
         })
         .then(AssertIncentiveFollowsWeights)
+        .then(AssertModelLearns)
         .then(AssertDeployMetricsScraped)
         .run()
         .await;

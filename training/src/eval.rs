@@ -3,6 +3,7 @@
 use crate::model::{Model, ModelError};
 use candle_core::Tensor;
 use kiln_protocol::SparseTensor;
+use kiln_protocol::codec::PeerMean;
 use thiserror::Error;
 
 /// Why an evaluation or update failed. The model is unchanged whenever one is returned.
@@ -138,23 +139,33 @@ pub fn outer_step(model: &Model, aggregate: &[(&str, &[f32])], lr: f64) -> Resul
     Ok(())
 }
 
-/// The outer step from peers' messages (each peer's list in the same tensor order): aggregates
-/// them by the protocol's robust rule ([`kiln_protocol::codec::aggregate`]) and applies
-/// `θ ← θ − lr·g`. A bad message set changes nothing.
+/// The plain-SGD outer step from peers' messages (each peer's list in the same tensor order):
+/// aggregates them by the protocol's robust rule ([`kiln_protocol::codec::aggregate`] with
+/// `mean`) and applies `θ ← θ − lr·g`. A bad message set changes nothing.
 pub fn outer_step_from_messages(
     model: &Model,
     peers: &[&[SparseTensor]],
     lr: f64,
+    mean: PeerMean,
 ) -> Result<(), EvalError> {
+    let dense = aggregate_messages(peers, mean)?;
+    let named: Vec<(&str, &[f32])> = dense
+        .iter()
+        .map(|(name, values)| (name.as_str(), values.as_slice()))
+        .collect();
+    outer_step(model, &named, lr)
+}
+
+/// The dense aggregate of peers' messages by the protocol's rule: each tensor's name (in the
+/// first peer's order) and its values.
+pub fn aggregate_messages(
+    peers: &[&[SparseTensor]],
+    mean: PeerMean,
+) -> Result<Vec<(String, Vec<f32>)>, EvalError> {
     let Some(first) = peers.first() else {
         return Err(kiln_protocol::codec::AggregateError::NoPeers.into());
     };
     let specs: Vec<_> = first.iter().map(|t| (t.name.clone(), t.geometry)).collect();
-    let dense = kiln_protocol::codec::aggregate(&specs, peers)?;
-    let named: Vec<(&str, &[f32])> = specs
-        .iter()
-        .zip(&dense)
-        .map(|((name, _), values)| (name.as_str(), values.as_slice()))
-        .collect();
-    outer_step(model, &named, lr)
+    let dense = kiln_protocol::codec::aggregate(&specs, peers, mean)?;
+    Ok(specs.into_iter().map(|(n, _)| n).zip(dense).collect())
 }

@@ -10,6 +10,7 @@
 //! - [`optim`]: AdamW, grad-norm clipping and the learning-rate schedule.
 //! - [`inner`]: the miner's inner loop, producing the pseudo-gradient.
 //! - [`eval`]: loss evaluation, applying a miner's update for scoring, and the outer step.
+//! - [`outer`]: the outer optimizer (SGD, optionally with Nesterov momentum).
 //!
 //! The exact rules (init, state hash, data format, schedule) are in `docs/training.md`.
 
@@ -25,10 +26,14 @@ pub mod data;
 pub mod eval;
 pub mod inner;
 pub mod optim;
+pub mod outer;
 
 pub use checkpoint::{CheckpointError, WEIGHTS_FILE};
-pub use eval::{EvalError, mean_loss, outer_step, outer_step_from_messages, with_update};
+pub use eval::{
+    EvalError, aggregate_messages, mean_loss, outer_step, outer_step_from_messages, with_update,
+};
 pub use inner::{
     InnerConfig, InnerOutcome, NamedDelta, TrainError, train_inner, train_inner_until,
 };
 pub use optim::{AdamW, AdamWConfig, Schedule};
+pub use outer::OuterOptimizer;

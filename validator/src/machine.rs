@@ -546,6 +546,7 @@ impl WindowMachine {
             random_seed: self.seed,
             base_model_hash: self.model_hash,
             duration_ms: 0,
+            model_loss: None,
             submissions,
             evaluations: self.evaluations.clone(),
             scores,

@@ -55,6 +55,10 @@ impl ValidatorMetrics {
             "Weight submissions by `status`."
         );
         describe_gauge!(
+            "kiln_validator_model_loss",
+            "The model's mean loss on the run's held-out rows, at the latest scored window."
+        );
+        describe_gauge!(
             "kiln_validator_manifest_peers",
             "Peers in the latest aggregation manifest."
         );
@@ -100,6 +104,11 @@ impl ValidatorMetrics {
     /// The latest block seen.
     pub fn block(&self, number: u64) {
         metrics::gauge!("kiln_validator_block").set(number as f64);
+    }
+
+    /// The model's held-out loss at the window being recorded.
+    pub fn model_loss(&self, loss: f64) {
+        metrics::gauge!("kiln_validator_model_loss").set(loss);
     }
 
     /// A window was scored and recorded.

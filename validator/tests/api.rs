@@ -200,6 +200,33 @@ async fn every_endpoint_answers_from_the_recorded_windows_and_matches_its_openap
     assert_eq!(w["manifest"]["checkpoint"], hex::encode([3; 32]));
     assert_eq!(w["manifest"]["commit_block"], 260);
     conforms(&doc, "/api/v1/windows/{window}", &w);
+    // The model's held-out loss, as the validator recorded it (6.0 − window/1000).
+    assert!((w["window"]["model_loss"].as_f64().unwrap() - 5.988).abs() < 1e-12);
+
+    let (status, series) = get(&app, "/api/v1/model/loss?limit=3").await;
+    assert_eq!(status, StatusCode::OK, "{series}");
+    let points: Vec<(u64, f64)> = series["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["window"].as_u64().unwrap(),
+                p["model_loss"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(points.iter().map(|p| p.0).collect::<Vec<_>>(), [14, 13, 12]);
+    assert!(
+        points
+            .iter()
+            .all(|(w, l)| (l - (6.0 - *w as f64 * 1e-3)).abs() < 1e-12)
+    );
+    assert_eq!(series["next_before"], 12);
+    conforms(&doc, "/api/v1/model/loss", &series);
+    let (_, rest) = get(&app, "/api/v1/model/loss?before=12").await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 2);
+    assert!(rest["next_before"].is_null());
 
     let (status, m) = get(&app, "/api/v1/miners").await;
     assert_eq!(status, StatusCode::OK);
@@ -266,6 +293,7 @@ async fn every_endpoint_answers_from_the_recorded_windows_and_matches_its_openap
         "/api/v1/status",
         "/api/v1/windows",
         "/api/v1/windows/{window}",
+        "/api/v1/model/loss",
         "/api/v1/miners",
         "/api/v1/miners/{uid}",
         "/api/v1/miners/{uid}/history",

@@ -20,6 +20,7 @@ fn record(window: u64) -> WindowRecord {
         random_seed: [window as u8; 32],
         base_model_hash: [1; 32],
         duration_ms: 1200,
+        model_loss: Some(5.0 + window as f64 / 4.0),
         submissions: vec![
             SubmissionRow {
                 uid: 1,
@@ -144,6 +145,17 @@ async fn a_window_is_written_once_and_a_crash_leaves_nothing_half_written() {
         "uid 2 was re-registered: it starts fresh"
     );
     assert!((standings[&1].bma - 0.2).abs() < 1e-12);
+
+    // The model's held-out loss is stored with the window; a loss that is not finite is not.
+    let mut unmeasured = record(6);
+    unmeasured.model_loss = Some(f64::NAN);
+    db.persist_window(&unmeasured).await.unwrap();
+    let losses: Vec<(i64, Option<f64>)> =
+        sqlx::query_as("SELECT win, model_loss FROM windows ORDER BY win")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(losses, [(3, Some(5.75)), (4, Some(6.0)), (6, None)]);
     t.drop_database().await.unwrap();
 }
 

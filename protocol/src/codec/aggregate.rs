@@ -5,13 +5,27 @@
 //!    for 20 peers the 10th smallest).
 //! 3. A peer whose norm exceeds the median is scaled by `median / norm`; every value `v`
 //!    becomes `(v as f64 · scale) as f32`.
-//! 4. Each coordinate is the mean over the peers that selected it: clipped values summed in
-//!    f32 in peer order, divided by the number of those peers; unselected coordinates are 0.
+//! 4. Each coordinate is the clipped values summed in f32 in peer order, divided by the
+//!    [`PeerMean`] rule's count: the peers that selected that coordinate (the default) or every
+//!    peer; unselected coordinates are 0.
 
 use super::geometry::Geometry;
 use super::sparse::SparseTensor;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+/// What a coordinate's sum of clipped values is divided by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerMean {
+    /// By the number of peers that selected the coordinate (Templar's rule; the default).
+    #[default]
+    Selecting,
+    /// By the number of peers: a coordinate one of N peers selected moves by its value ÷ N,
+    /// so the outer step is the mean of the peers' messages (the SparseLoCo paper's rule).
+    All,
+}
 
 /// Why a set of messages could not be aggregated.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -62,6 +76,7 @@ pub fn aggregate_tensor(
     name: &str,
     geometry: &Geometry,
     peers: &[&SparseTensor],
+    mean: PeerMean,
 ) -> Result<Vec<f32>, AggregateError> {
     if peers.is_empty() {
         return Err(AggregateError::NoPeers);
@@ -90,6 +105,7 @@ pub fn aggregate_tensor(
         })
         .collect();
     let g = geometry;
+    let all = u16::try_from(peers.len()).expect("checked against u16::MAX above");
     let mut out = vec![0f32; g.elements() as usize];
     let per_row = g.chunks_per_row() * g.k();
     out.par_chunks_mut(g.chunk_row_len())
@@ -110,9 +126,18 @@ pub fn aggregate_tensor(
                         counts[off] += 1;
                     }
                 }
-                for (v, &c) in row.iter_mut().zip(counts.iter()) {
-                    if c > 1 {
-                        *v /= f32::from(c);
+                match mean {
+                    PeerMean::All => {
+                        if all > 1 {
+                            row.iter_mut().for_each(|v| *v /= f32::from(all));
+                        }
+                    }
+                    PeerMean::Selecting => {
+                        for (v, &c) in row.iter_mut().zip(counts.iter()) {
+                            if c > 1 {
+                                *v /= f32::from(c);
+                            }
+                        }
                     }
                 }
             },
@@ -128,6 +153,7 @@ pub fn aggregate_tensor(
 pub fn aggregate(
     specs: &[(String, Geometry)],
     peers: &[&[SparseTensor]],
+    mean: PeerMean,
 ) -> Result<Vec<Vec<f32>>, AggregateError> {
     if peers.is_empty() {
         return Err(AggregateError::NoPeers);
@@ -146,7 +172,7 @@ pub fn aggregate(
         .enumerate()
         .map(|(t, (name, g))| {
             let tensors: Vec<&SparseTensor> = peers.iter().map(|p| &p[t]).collect();
-            aggregate_tensor(name, g, &tensors)
+            aggregate_tensor(name, g, &tensors, mean)
         })
         .collect()
 }

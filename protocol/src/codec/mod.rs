@@ -10,7 +10,7 @@ pub mod quant;
 pub mod sparse;
 mod topk;
 
-pub use aggregate::{AggregateError, aggregate, aggregate_tensor};
+pub use aggregate::{AggregateError, PeerMean, aggregate, aggregate_tensor};
 pub use feedback::{ErrorFeedback, FeedbackError, TensorSpec};
 pub use geometry::{Geometry, GeometryError, MAX_CHUNK_SIDE, MAX_TENSOR_ELEMENTS};
 pub use quant::Codebook;

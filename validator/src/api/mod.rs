@@ -38,7 +38,9 @@ pub struct ApiState {
         description = "Every window a kiln validator scored: submissions, Gauntlet evaluations, \
                        penalties and why, weights sent, manifests, miners over time."
     ),
-    paths(status, windows, window, miners, miner, history, weights, metagraph)
+    paths(
+        status, windows, window, model_loss, miners, miner, history, weights, metagraph
+    )
 )]
 pub struct ApiDoc;
 
@@ -49,6 +51,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/windows", get(windows))
         .route("/api/v1/windows/{window}", get(window))
+        .route("/api/v1/model/loss", get(model_loss))
         .route("/api/v1/miners", get(miners))
         .route("/api/v1/miners/{uid}", get(miner))
         .route("/api/v1/miners/{uid}/history", get(history))
@@ -143,6 +146,19 @@ async fn windows(
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<WindowPage>, ApiError> {
     Ok(Json(query::windows(&s.db, &page(q)?).await?))
+}
+
+/// The model's loss on the run's held-out rows per scored window, newest first: the curve of
+/// the model the subnet trains.
+#[utoipa::path(get, path = "/api/v1/model/loss", params(PageQuery), responses(
+    (status = 200, body = ModelLossPage),
+    (status = 400, body = ErrorBody),
+))]
+async fn model_loss(
+    State(s): State<ApiState>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<ModelLossPage>, ApiError> {
+    Ok(Json(query::model_loss(&s.db, &page(q)?).await?))
 }
 
 /// Everything recorded for one window. Immutable once scored (but for its weights' status):

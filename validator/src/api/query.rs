@@ -46,7 +46,7 @@ pub async fn status_row(db: &Db) -> Result<Option<Status>, DbError> {
 }
 
 const WINDOW_BRIEF: &str = "SELECT w.win, w.start_block, w.deadline, w.seed_block,
-        w.base_model_hash, w.evaluated, w.duration_ms,
+        w.base_model_hash, w.evaluated, w.duration_ms, w.model_loss,
         to_char(w.scored_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS scored_at,
         (SELECT count(*) FROM submissions s WHERE s.win = w.win) AS submissions,
         ws.status AS weights_status, m.digest AS manifest
@@ -64,6 +64,7 @@ fn window_brief(r: &PgRow) -> Result<WindowBrief, DbError> {
         submissions: u32::try_from(r.try_get::<i64, _>("submissions")?).unwrap_or(u32::MAX),
         evaluated: u32::try_from(r.try_get::<i32, _>("evaluated")?).unwrap_or(0),
         duration_ms: u64_of(r.try_get("duration_ms")?, "duration_ms")?,
+        model_loss: r.try_get("model_loss")?,
         scored_at: r.try_get("scored_at")?,
         weights_status: r.try_get("weights_status")?,
         manifest: hex_of(r.try_get("manifest")?),
@@ -75,6 +76,23 @@ pub async fn windows(db: &Db, q: &PageQuery) -> Result<WindowPage, DbError> {
     let (items, next_before) =
         paged(db, WINDOW_BRIEF, "w.win", q, window_brief, |w| w.window).await?;
     Ok(WindowPage { items, next_before })
+}
+
+const MODEL_LOSS: &str = "SELECT * FROM (SELECT win, model_loss,
+        to_char(scored_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS scored_at
+    FROM windows WHERE model_loss IS NOT NULL) w";
+
+/// The model's held-out loss per window, newest first.
+pub async fn model_loss(db: &Db, q: &PageQuery) -> Result<ModelLossPage, DbError> {
+    let point = |r: &PgRow| {
+        Ok(ModelLossPoint {
+            window: u64_of(r.try_get("win")?, "win")?,
+            model_loss: r.try_get("model_loss")?,
+            scored_at: r.try_get("scored_at")?,
+        })
+    };
+    let (items, next_before) = paged(db, MODEL_LOSS, "w.win", q, point, |p| p.window).await?;
+    Ok(ModelLossPage { items, next_before })
 }
 
 /// One page of `select` (rows keyed by the window column `key`), newest first, with the cursor

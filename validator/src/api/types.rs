@@ -63,6 +63,9 @@ pub struct WindowBrief {
     pub evaluated: u32,
     /// Scoring time, ms.
     pub duration_ms: u64,
+    /// The model's mean loss on the run's held-out rows, measured on the model this window's
+    /// updates were evaluated against (absent when the run holds no rows out).
+    pub model_loss: Option<f64>,
     /// When it was recorded (RFC 3339).
     pub scored_at: String,
     /// The weight submission's status, if this was a weight window.
@@ -76,6 +79,26 @@ pub struct WindowBrief {
 pub struct WindowPage {
     /// Newest first.
     pub items: Vec<WindowBrief>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<u64>,
+}
+
+/// The model's held-out loss at one window.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ModelLossPoint {
+    /// The window.
+    pub window: u64,
+    /// Mean loss on the run's held-out rows of the model this window was evaluated against.
+    pub model_loss: f64,
+    /// When the window was recorded (RFC 3339).
+    pub scored_at: String,
+}
+
+/// A page of the model-loss series.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ModelLossPage {
+    /// Newest first; windows without a measurement are left out.
+    pub items: Vec<ModelLossPoint>,
     /// Pass as `before` for the next page; absent on the last.
     pub next_before: Option<u64>,
 }

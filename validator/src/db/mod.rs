@@ -139,6 +139,8 @@ pub struct WindowRecord {
     pub base_model_hash: Digest,
     /// How long scoring took.
     pub duration_ms: u64,
+    /// The base model's mean loss on the held-out rows (`None`: the run holds none out).
+    pub model_loss: Option<f64>,
     /// Submissions.
     pub submissions: Vec<SubmissionRow>,
     /// Evaluations.
@@ -327,8 +329,8 @@ impl Db {
         }
         sqlx::query(
             "INSERT INTO windows (win, start_block, deadline, seed_block, random_seed,
-                                  base_model_hash, evaluated, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                  base_model_hash, evaluated, duration_ms, model_loss)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(w)
         .bind(i64_of(record.start_block, "start_block")?)
@@ -338,6 +340,7 @@ impl Db {
         .bind(record.base_model_hash.as_slice())
         .bind(record.evaluations.len() as i32)
         .bind(i64_of(record.duration_ms, "duration_ms")?)
+        .bind(record.model_loss.filter(|l| l.is_finite()))
         .execute(&mut *tx)
         .await?;
         interrupt(stop, Stop::AfterWindow)?;

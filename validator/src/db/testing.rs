@@ -78,6 +78,7 @@ pub fn synthetic_record(window: u64, miners: u16) -> super::WindowRecord {
         random_seed: [(window % 251) as u8; 32],
         base_model_hash: [(window % 13) as u8; 32],
         duration_ms: 1000 + window % 100,
+        model_loss: Some(6.0 - window as f64 * 1e-3),
         submissions: Vec::new(),
         evaluations: Vec::new(),
         scores: Vec::new(),

@@ -22,7 +22,7 @@ use kiln_runtime_client::error::ReadError;
 use kiln_runtime_client::keys::account;
 use kiln_runtime_client::{AccountId32, BlockSel, Client, Keypair, WindowEvent};
 use kiln_training::data::Dataset;
-use kiln_training::{Model, ModelConfig};
+use kiln_training::{Model, ModelConfig, mean_loss};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -119,6 +119,8 @@ pub struct Validator {
     sources: Sources,
     db: Db,
     dataset: Arc<Dataset>,
+    /// Tokens of the held-out rows the model's loss is measured on every window.
+    heldout: Arc<Vec<u32>>,
     hotkey: Keypair,
     account: AccountId32,
     uid: u16,
@@ -166,6 +168,11 @@ impl Validator {
                 "its rows are not the run's seq_len".into(),
             ));
         }
+        let heldout_idx: Vec<u64> = cfg.hparams.heldout_rows(dataset.rows()).collect();
+        let heldout = dataset
+            .read_rows(&heldout_idx)
+            .await
+            .map_err(|e| ValidatorError::Dataset(e.to_string()))?;
         let account = account(&hotkey);
         let uid = chain
             .uid_of(cfg.netuid, &account)
@@ -205,6 +212,7 @@ impl Validator {
             sources,
             db,
             dataset: Arc::new(dataset),
+            heldout: Arc::new(heldout),
             hotkey,
             account,
             uid,
@@ -386,6 +394,11 @@ impl Validator {
                     }
                 }
                 Action::Persist(mut record) => {
+                    // The model every update of the window was measured against.
+                    record.model_loss = self.measure_heldout().await?;
+                    if let Some(loss) = record.model_loss {
+                        self.metrics.model_loss(loss);
+                    }
                     record.duration_ms = started.elapsed().as_millis() as u64;
                     if self.db.persist_window(&record).await? == Persisted::AlreadyScored {
                         tracing::warn!(window, "window already recorded; not scored twice");
@@ -484,7 +497,7 @@ impl Validator {
             self.cfg.netuid,
             window,
             &seed,
-            self.dataset.rows(),
+            h.assignable_rows(self.dataset.rows()),
             h.data.random_rows as usize,
         )
         .map_err(|e| ValidatorError::Dataset(e.to_string()))?;
@@ -520,6 +533,22 @@ impl Validator {
         (uid, download)
     }
 
+    /// The model's mean loss on the held-out rows (`None` when the run holds none out).
+    async fn measure_heldout(&self) -> Result<Option<f64>, ValidatorError> {
+        if self.heldout.is_empty() {
+            return Ok(None);
+        }
+        let model = self.model.clone();
+        let rows = self.heldout.clone();
+        let seq = self.cfg.hparams.data.seq_len as usize;
+        let micro = self.cfg.micro_batch_rows.max(1);
+        tokio::task::spawn_blocking(move || mean_loss(&model, &rows, seq, micro))
+            .await
+            .map_err(model_err)?
+            .map(Some)
+            .map_err(model_err)
+    }
+
     async fn measure_random(&self, ctx: &EvalContext) -> Result<f64, ValidatorError> {
         let model = self.model.clone();
         let rows = ctx.random_rows.clone();
@@ -544,7 +573,7 @@ impl Validator {
             uid,
             &hotkey,
             ctx.window,
-            self.dataset.rows(),
+            h.assignable_rows(self.dataset.rows()),
             h.data.pool_rows as usize,
         )
         .map_err(|e| ValidatorError::Dataset(e.to_string()))?;

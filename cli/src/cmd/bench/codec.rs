@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use kiln_protocol::artifact::{Artifact, ArtifactHeader, DecodeOptions};
 use kiln_protocol::codec::{
-    ErrorFeedback, Geometry, SparseTensor, TensorSpec, aggregate, compress_with,
+    ErrorFeedback, Geometry, PeerMean, SparseTensor, TensorSpec, aggregate, compress_with,
 };
 use rayon::prelude::*;
 use std::time::Instant;
@@ -179,7 +179,9 @@ fn bench(args: &CodecArgs) -> Result<()> {
         })
         .collect::<Result<_, _>>()?;
     let peer_refs: Vec<&[SparseTensor]> = peers.iter().map(Vec::as_slice).collect();
-    let (agg_s, agg) = time(args.runs.min(3), || aggregate(&layout, &peer_refs));
+    let (agg_s, agg) = time(args.runs.min(3), || {
+        aggregate(&layout, &peer_refs, PeerMean::Selecting)
+    });
     agg?;
 
     let gbps = |s: f64| dense_bytes / s / 1e9;

@@ -2,6 +2,7 @@
 
 mod api;
 mod codec;
+mod convergence;
 mod data;
 mod devnet;
 mod gateway;
@@ -30,6 +31,10 @@ pub(crate) enum BenchCmd {
     /// The validator's evaluation cost per miner and miners per second (the Gauntlet on
     /// updates trained by simulated miners).
     Validator(validator::ValidatorArgs),
+    /// Held-out loss per window of the network against centralized baselines (one AdamW
+    /// trainer, data-parallel AdamW, dense DiLoCo) and with a random-data miner; a loss-curve
+    /// plot and the summary figures.
+    Convergence(convergence::ConvergenceArgs),
     /// Time of one Yuma consensus epoch (default 256 uids, 64 validators).
     Yuma(yuma::YumaArgs),
     /// Requests per second and latency of the dashboard API over a scratch Postgres database
@@ -47,6 +52,7 @@ impl BenchCmd {
             Self::Gateway(args) => gateway::run(args),
             Self::Validator(args) => validator::run(args),
             Self::Api(args) => api::run(args),
+            Self::Convergence(args) => convergence::run(args),
         }
     }
 }

@@ -45,8 +45,11 @@ impl View {
         } else {
             "no weights this window"
         };
+        let model = r
+            .model_loss
+            .map_or(String::new(), |l| format!("model loss {l:.4}; "));
         println!(
-            "window {} (block {}, {weights}; {} miners)\n{}",
+            "window {} (block {}, {model}{weights}; {} miners)\n{}",
             r.window,
             r.block,
             s.miners().len(),
@@ -55,6 +58,9 @@ impl View {
     }
 
     pub(super) fn summary(&mut self, s: &Summary) {
+        if let (Some(first), Some(last)) = (s.model_loss_first, s.model_loss_last) {
+            println!("model loss on held-out rows: {first:.4} -> {last:.4}");
+        }
         println!(
             "summary of windows {:?}\n{}honest miners hold all non-zero weight: {}",
             s.windows,
