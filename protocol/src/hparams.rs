@@ -190,7 +190,7 @@ pub struct EvaluationParams {
 pub const PRESETS: [&str; 4] = ["tiny", "small", "1b", "72b"];
 
 impl Hparams {
-    /// A built-in preset by name (`tiny`, `1b`, `72b`).
+    /// A built-in preset by name (`tiny`, `small`, `1b`, `72b`).
     pub fn preset(name: &str) -> Option<Self> {
         match name {
             "tiny" => Some(Self::tiny()),

@@ -267,11 +267,7 @@ impl Setup {
                 .into_iter()
                 .map(|(name, v)| (name, v.into_iter().map(|x| x / n).collect()))
                 .collect();
-            let named: Vec<(&str, &[f32])> = mean
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_slice()))
-                .collect();
-            outer.step(&model, &named)?;
+            outer.step(&model, &borrowed(&mean))?;
             loss.push(self.heldout_loss(&model)?);
         }
         Ok(self.run_of(
@@ -365,11 +361,7 @@ impl Setup {
                 let peers: Vec<&[SparseTensor]> =
                     set.iter().map(|u| updates[u].as_slice()).collect();
                 let dense = aggregate_messages(&peers, h.outer.mean)?;
-                let named: Vec<(&str, &[f32])> = dense
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_slice()))
-                    .collect();
-                outer.step(&model, &named)?;
+                outer.step(&model, &borrowed(&dense))?;
             }
             loss.push(self.heldout_loss(&model)?);
         }
@@ -379,4 +371,12 @@ impl Setup {
         run.excluded = excluded;
         Ok(run)
     }
+}
+
+/// Named dense tensors as the outer step takes them.
+fn borrowed(tensors: &[(String, Vec<f32>)]) -> Vec<(&str, &[f32])> {
+    tensors
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect()
 }
