@@ -1,6 +1,7 @@
 //! Every kind of cheating miner, beside honest ones, on one subnet: the honest miners hold all
-//! the weight, each cheat ends at zero with the right reason, and the chain's incentive follows.
-//! At the end, every metric `deploy/`'s dashboards and alerts query is in a scrape of the run.
+//! the weight, each cheat ends at zero with the right reason, the chain's incentive follows and
+//! the model's held-out loss falls. At the end, every metric `deploy/`'s dashboards and alerts
+//! query is in a scrape of the run.
 
 use kiln_e2e::{Behaviour::*, Scenario, Step::*};
 
