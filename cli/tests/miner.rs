@@ -45,13 +45,7 @@ impl Aggregator {
         let base = self.model.state_hash().unwrap();
         let messages: Vec<&[kiln_protocol::SparseTensor]> =
             artifacts.iter().map(|a| a.tensors.as_slice()).collect();
-        outer_step_from_messages(
-            &self.model,
-            &messages,
-            self.hparams.outer.lr,
-            self.hparams.outer.mean,
-        )
-        .unwrap();
+        outer_step_from_messages(&self.model, &messages, &self.hparams.outer).unwrap();
         let manifest = AggregationManifest {
             netuid: NETUID,
             window,

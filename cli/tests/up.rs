@@ -75,6 +75,21 @@ fn kiln_up_runs_six_windows_and_only_honest_miners_earn() {
             .collect();
         assert!(penalties.iter().any(|p| p.contains(reason)), "{m:#}");
     }
+    // The model's held-out loss: in every window's header, in the summary and in the JSON,
+    // lower at the last window than at the first.
+    let headers = stdout
+        .lines()
+        .filter(|l| l.starts_with("window ") && l.contains("model loss "))
+        .count();
+    assert_eq!(headers, 6, "{stdout}");
+    assert!(stdout.contains("model loss on held-out rows: "), "{stdout}");
+    let series = summary["model_loss"].as_array().unwrap();
+    assert_eq!(series.len(), 6, "{summary:#}");
+    let first = summary["model_loss_first"].as_f64().unwrap();
+    let last = summary["model_loss_last"].as_f64().unwrap();
+    assert_eq!(series[0]["loss"].as_f64(), Some(first));
+    assert_eq!(series[5]["loss"].as_f64(), Some(last));
+    assert!(last < first, "the model did not learn: {summary:#}");
     // The private Postgres cluster is gone with the run.
     assert!(!dir.path().join("state/run/pg/postmaster.pid").exists());
 }

@@ -359,9 +359,9 @@ impl Miner {
         for m in missing {
             let artifacts = self.sync.artifacts(&m).await?;
             let model = self.model.clone();
-            let (lr, mean) = (self.sync.outer_lr(), self.sync.mean());
+            let outer = self.sync.outer().clone();
             let window = m.window;
-            tokio::task::spawn_blocking(move || sync::apply(&model, &m, &artifacts, lr, mean))
+            tokio::task::spawn_blocking(move || sync::apply(&model, &m, &artifacts, &outer))
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??;
             applied.push(window);

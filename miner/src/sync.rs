@@ -4,8 +4,8 @@
 
 use kiln_protocol::aggregation::{AggregationError, AggregationManifest};
 use kiln_protocol::artifact::{Artifact, DecodeError, DecodeOptions, Expect};
-use kiln_protocol::codec::PeerMean;
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
+use kiln_protocol::hparams::OuterParams;
 use kiln_protocol::{Digest, Hparams};
 use kiln_runtime_client::commitments::HotkeyCommitment;
 use kiln_runtime_client::{AccountId32, Metagraph};
@@ -139,8 +139,7 @@ pub struct ModelSync {
     netuid: u16,
     hparams_hash: Digest,
     expect: Expect,
-    outer_lr: f64,
-    mean: PeerMean,
+    outer: OuterParams,
     max_artifact_bytes: usize,
 }
 
@@ -155,8 +154,7 @@ impl ModelSync {
                 chunk: hparams.compression.chunk,
                 topk: hparams.compression.topk,
             },
-            outer_lr: hparams.outer.lr,
-            mean: hparams.outer.mean,
+            outer: hparams.outer.clone(),
             max_artifact_bytes: DecodeOptions::default().max_len,
         }
     }
@@ -261,8 +259,7 @@ pub fn apply(
     model: &Model,
     manifest: &AggregationManifest,
     artifacts: &[Artifact],
-    outer_lr: f64,
-    mean: PeerMean,
+    outer: &OuterParams,
 ) -> Result<(), SyncError> {
     if manifest.peers.is_empty() {
         return Ok(());
@@ -270,7 +267,7 @@ pub fn apply(
     let snapshot = model.snapshot()?;
     let peers: Vec<&[kiln_protocol::SparseTensor]> =
         artifacts.iter().map(|a| a.tensors.as_slice()).collect();
-    outer_step_from_messages(model, &peers, outer_lr, mean).map_err(|source| SyncError::Apply {
+    outer_step_from_messages(model, &peers, outer).map_err(|source| SyncError::Apply {
         window: manifest.window,
         source,
     })?;
@@ -287,14 +284,9 @@ pub fn apply(
 }
 
 impl ModelSync {
-    /// The outer learning rate manifests are applied with.
-    pub fn outer_lr(&self) -> f64 {
-        self.outer_lr
-    }
-
-    /// The aggregation's per-coordinate mean rule.
-    pub fn mean(&self) -> PeerMean {
-        self.mean
+    /// The run's outer step, which manifests are applied with.
+    pub fn outer(&self) -> &OuterParams {
+        &self.outer
     }
 }
 
@@ -401,6 +393,10 @@ mod tests {
 
     #[test]
     fn apply_checks_the_result_and_restores_on_divergence() {
+        let outer = OuterParams {
+            lr: 0.5,
+            mean: kiln_protocol::codec::PeerMean::Selecting,
+        };
         let device = candle_core::Device::Cpu;
         let model = Model::init(&ModelConfig::tiny(), 0, &device).unwrap();
         let base = model.state_hash().unwrap();
@@ -424,7 +420,7 @@ mod tests {
                 },
             ],
         };
-        let err = apply(&model, &manifest, &artifacts, 0.5, PeerMean::Selecting).unwrap_err();
+        let err = apply(&model, &manifest, &artifacts, &outer).unwrap_err();
         assert!(
             matches!(err, SyncError::Diverged { window: 3, .. }),
             "{err}"
@@ -435,10 +431,10 @@ mod tests {
         let replica = Model::init(&ModelConfig::tiny(), 0, &device).unwrap();
         let peers: Vec<&[kiln_protocol::SparseTensor]> =
             artifacts.iter().map(|a| a.tensors.as_slice()).collect();
-        outer_step_from_messages(&replica, &peers, 0.5, PeerMean::Selecting).unwrap();
+        outer_step_from_messages(&replica, &peers, &outer).unwrap();
         manifest.result_model_hash = replica.state_hash().unwrap();
         assert_ne!(manifest.result_model_hash, base);
-        apply(&model, &manifest, &artifacts, 0.5, PeerMean::Selecting).unwrap();
+        apply(&model, &manifest, &artifacts, &outer).unwrap();
         assert_eq!(model.state_hash().unwrap(), manifest.result_model_hash);
     }
 }

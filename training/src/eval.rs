@@ -4,6 +4,7 @@ use crate::model::{Model, ModelError};
 use candle_core::Tensor;
 use kiln_protocol::SparseTensor;
 use kiln_protocol::codec::PeerMean;
+use kiln_protocol::hparams::OuterParams;
 use thiserror::Error;
 
 /// Why an evaluation or update failed. The model is unchanged whenever one is returned.
@@ -139,21 +140,20 @@ pub fn outer_step(model: &Model, aggregate: &[(&str, &[f32])], lr: f64) -> Resul
     Ok(())
 }
 
-/// The plain-SGD outer step from peers' messages (each peer's list in the same tensor order):
+/// The run's outer step from peers' messages (each peer's list in the same tensor order):
 /// aggregates them by the protocol's robust rule ([`kiln_protocol::codec::aggregate`] with
-/// `mean`) and applies `θ ← θ − lr·g`. A bad message set changes nothing.
+/// `outer.mean`) and applies `θ ← θ − outer.lr·g`. A bad message set changes nothing.
 pub fn outer_step_from_messages(
     model: &Model,
     peers: &[&[SparseTensor]],
-    lr: f64,
-    mean: PeerMean,
+    outer: &OuterParams,
 ) -> Result<(), EvalError> {
-    let dense = aggregate_messages(peers, mean)?;
+    let dense = aggregate_messages(peers, outer.mean)?;
     let named: Vec<(&str, &[f32])> = dense
         .iter()
         .map(|(name, values)| (name.as_str(), values.as_slice()))
         .collect();
-    outer_step(model, &named, lr)
+    outer_step(model, &named, outer.lr)
 }
 
 /// The dense aggregate of peers' messages by the protocol's rule: each tensor's name (in the

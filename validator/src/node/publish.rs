@@ -36,12 +36,12 @@ impl Validator {
         }
         let base = self.model_hash;
         let model = self.model.clone();
-        let (lr, mean) = (self.cfg.hparams.outer.lr, self.cfg.hparams.outer.mean);
+        let outer = self.cfg.hparams.outer.clone();
         let messages: Vec<Vec<SparseTensor>> =
             artifacts.iter().map(|(_, _, t)| t.clone()).collect();
         let result = tokio::task::spawn_blocking(move || {
             let peers: Vec<&[SparseTensor]> = messages.iter().map(Vec::as_slice).collect();
-            outer_step_from_messages(&model, &peers, lr, mean)?;
+            outer_step_from_messages(&model, &peers, &outer)?;
             model.state_hash().map_err(kiln_training::EvalError::from)
         })
         .await
