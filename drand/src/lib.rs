@@ -4,8 +4,8 @@
 //!   round `r` is signed as `sk · H(sha256(r as u64 big-endian))` in G1, the public key lives in
 //!   G2; [`Beacon`] signs (the devnet's own beacon), [`verify_pulse`] checks any beacon's pulse,
 //!   quicknet's included.
-//! - [`tlock`]: timelock encryption to a round (Boneh–Franklin IBE with AES-GCM,
-//!   `TLECiphertext<TinyBLS381>` arkworks-compressed, as subtensor's runtime decrypts it).
+//! - [`tlock`]: timelock encryption to a round (Boneh–Franklin IBE with AES-GCM), in the bytes
+//!   subtensor's runtime and Bittensor's `bittensor-drand` exchange ([`wire`]).
 //! - [`clock`]: which round a beacon has reached at a time, and when a round is due.
 //! - [`payload`]: subtensor's `WeightsTlockPayload`, the plaintext of a timelocked weights commit.
 
@@ -13,6 +13,7 @@ pub mod clock;
 pub mod payload;
 pub mod pulse;
 pub mod tlock;
+pub mod wire;
 
 pub use clock::BeaconClock;
 pub use payload::WeightsTlockPayload;

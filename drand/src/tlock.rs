@@ -1,8 +1,9 @@
-//! Timelock encryption to a beacon round, in the format subtensor's runtime decrypts:
-//! `TLECiphertext<TinyBLS381>` (an IBE header to the identity `sha256(round)`, the body under
-//! AES-256-GCM with the key the header carries), arkworks-compressed.
+//! Timelock encryption to a beacon round with the `timelock` crate (Boneh–Franklin IBE to the
+//! identity `sha256(round)` carrying an AES-256-GCM key), in the bytes subtensor's runtime
+//! decrypts ([`crate::wire`]).
 
 use crate::pulse::round_message;
+use crate::wire::{self, U_LEN, WireError};
 use ark_bls12_381::G2Affine;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rand_core::{CryptoRng, RngCore};
@@ -10,7 +11,7 @@ use thiserror::Error;
 use timelock::block_ciphers::AESGCMBlockCipherProvider;
 use timelock::engines::EngineBLS;
 use timelock::engines::drand::TinyBLS381;
-use timelock::ibe::fullident::Identity;
+use timelock::ibe::fullident::{Ciphertext, Identity};
 use timelock::tlock::{TLECiphertext, tld, tle};
 
 /// The largest ciphertext [`decrypt`] reads (subtensor's `MAX_CRV3_COMMIT_SIZE_BYTES`).
@@ -39,9 +40,12 @@ pub enum DecryptError {
         /// Its length.
         len: usize,
     },
-    /// Not an arkworks-compressed `TLECiphertext`.
-    #[error("not a timelock ciphertext")]
-    Malformed,
+    /// Not a ciphertext in subtensor's format.
+    #[error("not a timelock ciphertext: {0}")]
+    Malformed(#[from] WireError),
+    /// `u` is not a compressed G2 point.
+    #[error("not a timelock ciphertext: u is not a G2 point")]
+    Point,
     /// The signature is not a compressed G1 point.
     #[error("the round signature is not a compressed BLS12-381 G1 point")]
     Signature,
@@ -75,10 +79,12 @@ pub fn encrypt<R: RngCore + CryptoRng>(
         &mut rng,
     )
     .map_err(|_| EncryptError::Cipher)?;
-    let mut out = Vec::with_capacity(ct.compressed_size());
-    ct.serialize_compressed(&mut out)
+    let mut u = [0u8; U_LEN];
+    ct.header
+        .u
+        .serialize_compressed(&mut u[..])
         .map_err(|_| EncryptError::Cipher)?;
-    Ok(out)
+    Ok(wire::write(&u, &ct.header.v, &ct.header.w, &ct.body))
 }
 
 /// Decrypts a ciphertext with the signature of the round it was made for (48 bytes,
@@ -90,15 +96,25 @@ pub fn decrypt(ciphertext: &[u8], signature: &[u8]) -> Result<Vec<u8>, DecryptEr
         });
     }
     let signature = signature.strip_prefix(b"0x").unwrap_or(signature);
-    let ct = TLECiphertext::<TinyBLS381>::deserialize_compressed(ciphertext)
-        .map_err(|_| DecryptError::Malformed)?;
+    // Every length is checked here, so the crate's own parsing below reads bounded input.
+    let parsed = wire::parse(ciphertext)?;
+    let u = <TinyBLS381 as EngineBLS>::PublicKeyGroup::deserialize_compressed(&parsed.u[..])
+        .map_err(|_| DecryptError::Point)?;
+    let ct = TLECiphertext::<TinyBLS381> {
+        header: Ciphertext {
+            u,
+            v: *parsed.v,
+            w: *parsed.w,
+        },
+        body: parsed.body.to_vec(),
+        cipher_suite: wire::CIPHER_SUITE.to_vec(),
+    };
     let sig = <TinyBLS381 as EngineBLS>::SignatureGroup::deserialize_compressed(signature)
         .map_err(|_| DecryptError::Signature)?;
     tld::<TinyBLS381, AESGCMBlockCipherProvider>(ct, sig).map_err(|e| match e {
         timelock::tlock::Error::InvalidSignature | timelock::tlock::Error::InvalidSecretKey => {
             DecryptError::WrongRound
         }
-        timelock::tlock::Error::DeserializationError => DecryptError::Malformed,
         _ => DecryptError::Body,
     })
 }

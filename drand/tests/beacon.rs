@@ -89,3 +89,15 @@ proptest! {
         prop_assert!(decrypt(&bytes, &beacon.sign(1)).is_err());
     }
 }
+
+/// Writes a fuzz seed: a real ciphertext to round 1 of the fuzz target's beacon.
+#[test]
+fn the_fuzz_seed_is_a_ciphertext_the_fuzz_beacon_opens() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/seeds/timelock_decrypt/round1"
+    );
+    let beacon = Beacon::from_seed(b"fuzz");
+    let seed = std::fs::read(path).expect("the committed seed");
+    assert_eq!(decrypt(&seed, &beacon.sign(1)).unwrap(), b"kiln fuzz seed");
+}

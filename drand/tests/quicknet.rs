@@ -14,6 +14,18 @@ const ROUND_1000: (u64, &str, &str) = (
     "b44679b9a59af2ec876b1a6b1ad52ea9b1615fc3982b19576350f93447cb1125e342b73a8dd2bacbe47e4b6b63ed5e39",
 );
 
+/// Quicknet rounds 1001 and 1002 (signatures as published).
+const LATER: [(u64, &str); 2] = [
+    (
+        1001,
+        "b33bf3667cbd5a82de3a24b4e0e9fe5513cc1a0e840368c6e31f5fcfa79bea03f73896b25883abf2853d10337fb8fa41",
+    ),
+    (
+        1002,
+        "ab066f9c12dd6de1336fca0f925192fb0c72a771c3e4c82ede1fd362c1a770f9eb05843c6308ce2530b53a99c0281a6e",
+    ),
+];
+
 fn pk() -> Vec<u8> {
     hex::decode(QUICKNET_PUBLIC_KEY).unwrap()
 }
@@ -32,6 +44,9 @@ fn quicknet_pulses_verify_with_quicknet_key() {
     let mut prefixed = b"0x".to_vec();
     prefixed.extend(sig(sig_hex));
     verify_pulse(&pk(), round, &prefixed).unwrap();
+    for (round, s) in LATER {
+        verify_pulse(&pk(), round, &sig(s)).unwrap();
+    }
 }
 
 #[test]
