@@ -2,7 +2,7 @@
 //! exported API, and read-only runtime calls at any kept block.
 
 use codec::{Decode, Encode};
-use kiln_devnet_runtime::{Header, RuntimeGenesisConfig, api};
+use kiln_devnet_runtime::{Header, Runtime, RuntimeGenesisConfig, api, drand};
 use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash, Header as _};
 use sp_runtime::transaction_validity::{
@@ -69,6 +69,9 @@ pub enum TxOutcome {
 
 /// An in-memory chain with instant finality: every authored block is final.
 pub struct Chain {
+    /// The drand beacon whose pulses the author adds to each block (the chain stores them only
+    /// when it is the genesis `BeaconConfig`'s).
+    beacon: kiln_drand::Beacon,
     blocks: Vec<StoredBlock>,
     by_hash: HashMap<H256, u32>,
     states: HashMap<H256, State>,
@@ -135,6 +138,7 @@ impl Chain {
         );
         let hash = header.hash();
         let mut chain = Self {
+            beacon: kiln_devnet_runtime::dev::beacon(),
             blocks: Vec::new(),
             by_hash: HashMap::new(),
             states: HashMap::new(),
@@ -156,6 +160,7 @@ impl Chain {
     pub(crate) fn from_parts(blocks: Vec<StoredBlock>, state: State) -> Self {
         let best = blocks.last().map(|b| b.hash);
         let mut chain = Self {
+            beacon: kiln_devnet_runtime::dev::beacon(),
             by_hash: blocks.iter().map(|b| (b.hash, b.header.number)).collect(),
             blocks,
             states: HashMap::new(),
@@ -286,7 +291,12 @@ impl Chain {
         decode("TaggedTransactionQueue_validate_transaction", &out)
     }
 
-    /// Authors the next block: the timestamp inherent, then each of `txs` in order (applied in
+    /// Signs pulses with `beacon` instead of the dev beacon (`kiln devnet --beacon-seed`).
+    pub fn set_beacon(&mut self, beacon: kiln_drand::Beacon) {
+        self.beacon = beacon;
+    }
+
+    /// Authors the next block: the timestamp and beacon-pulse inherents, then each of `txs` in order (applied in
     /// its own storage transaction, so a rejected one leaves no trace), then finalization.
     /// Returns the block and what happened to each transaction.
     pub fn author(
@@ -306,7 +316,9 @@ impl Chain {
             parent.hash,
             Default::default(),
         );
-        let (result, mut overlay) = with_state(state, || build_block(&header, txs, timestamp_ms));
+        let (result, mut overlay) = with_state(state, || {
+            build_block(&header, txs, timestamp_ms, &self.beacon)
+        });
         let (header, extrinsics, outcomes) = result?;
         // The block's state: the parent's trie plus this block's changes (the parent's stays
         // as it was, for calls at that block).
@@ -338,10 +350,18 @@ pub(crate) type State = InMemoryBackend<BlakeTwo256>;
 
 type Built = (Header, Vec<Vec<u8>>, Vec<TxOutcome>);
 
-fn build_block(header: &Header, txs: &[Vec<u8>], timestamp_ms: u64) -> Result<Built, CallError> {
+fn build_block(
+    header: &Header,
+    txs: &[Vec<u8>],
+    timestamp_ms: u64,
+    beacon: &kiln_drand::Beacon,
+) -> Result<Built, CallError> {
     dispatch("Core_initialize_block", &header.encode())?;
     let mut data = sp_inherents::InherentData::new();
     data.put_data(*b"timstap0", &timestamp_ms)
+        .map_err(|e| CallError::Decode(e.to_string()))?;
+    let pulses = drand::pulses_due::<Runtime>(beacon, timestamp_ms);
+    data.put_data(drand::INHERENT_IDENTIFIER, &pulses)
         .map_err(|e| CallError::Decode(e.to_string()))?;
     let out = dispatch("BlockBuilder_inherent_extrinsics", &data.encode())?;
     let inherents: Vec<kiln_devnet_runtime::UncheckedExtrinsic> =

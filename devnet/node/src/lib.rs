@@ -13,4 +13,4 @@ pub mod service;
 
 pub use chain::{CallError, Chain, ChainError, StoredBlock, TxOutcome};
 pub use persist::StateFileError;
-pub use service::{NodeConfig, NodeError, NodeHandle, spawn};
+pub use service::{NodeConfig, NodeError, NodeHandle, spawn, spawn_with_beacon};

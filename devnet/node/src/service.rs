@@ -302,11 +302,20 @@ impl Drop for NodeHandle {
 const SAVE_EVERY: Duration = Duration::from_secs(2);
 
 /// Starts a node: genesis, the author task and the JSON-RPC server (WebSocket and HTTP on one
-/// port of 127.0.0.1). Needs a tokio runtime.
+/// port of 127.0.0.1), signing beacon pulses with the dev beacon. Needs a tokio runtime.
 pub async fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
+    spawn_with_beacon(config, kiln_devnet_runtime::dev::beacon()).await
+}
+
+/// [`spawn`] with another beacon (its key must be the genesis `BeaconConfig`'s).
+pub async fn spawn_with_beacon(
+    config: NodeConfig,
+    beacon: kiln_drand::Beacon,
+) -> Result<NodeHandle, NodeError> {
     let mut chain = Chain::new(&config.genesis)?;
     if let Some(path) = config.state_file.as_deref().filter(|p| p.exists()) {
         chain = persist::resume(path, &chain)?;
+        chain.set_beacon(beacon.clone());
         tracing::info!(
             target: "kiln::devnet",
             path = %path.display(),
@@ -314,6 +323,7 @@ pub async fn spawn(config: NodeConfig) -> Result<NodeHandle, NodeError> {
             "resumed"
         );
     }
+    chain.set_beacon(beacon);
     let (heads, _) = broadcast::channel(1024);
     let shared = Arc::new(Shared {
         chain: Mutex::new(chain),

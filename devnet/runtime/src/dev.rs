@@ -30,9 +30,46 @@ pub fn key(uri: &str) -> (sr25519::Pair, AccountId) {
     (pair, account)
 }
 
-/// Dev accounts funded, Alice as sudo, and `subnets` created.
+/// The dev beacon's seed. Like `//Alice`'s key it is public: anyone can sign the dev beacon's
+/// future rounds and so open timelocked commits early. `kiln devnet --beacon-seed` keeps a
+/// beacon secret.
+pub const DEV_BEACON_SEED: &[u8] = b"kiln devnet beacon";
+/// Seconds between the devnet beacon's rounds.
+pub const BEACON_PERIOD: u32 = 1;
+/// Unix time of the devnet beacon's round 1 (quicknet's genesis time).
+pub const BEACON_GENESIS_TIME: u32 = kiln_drand::QUICKNET_GENESIS_TIME as u32;
+
+/// The dev beacon.
+pub fn beacon() -> kiln_drand::Beacon {
+    kiln_drand::Beacon::from_seed(DEV_BEACON_SEED)
+}
+
+/// The `Drand.BeaconConfig` of `beacon` on the devnet: one round a second since quicknet's
+/// genesis time.
+pub fn beacon_config(beacon: &kiln_drand::Beacon) -> crate::drand::BeaconConfiguration {
+    crate::drand::BeaconConfiguration::new(
+        &beacon.public_key(),
+        BEACON_GENESIS_TIME,
+        BEACON_PERIOD,
+        "kiln-devnet",
+    )
+}
+
+/// Dev accounts funded, Alice as sudo, `subnets` created, the dev beacon configured.
 pub fn genesis(subnets: Vec<subtensor::GenesisSubnet<AccountId>>) -> RuntimeGenesisConfig {
+    genesis_with_beacon(subnets, &beacon())
+}
+
+/// [`genesis`] with another beacon.
+pub fn genesis_with_beacon(
+    subnets: Vec<subtensor::GenesisSubnet<AccountId>>,
+    beacon: &kiln_drand::Beacon,
+) -> RuntimeGenesisConfig {
     RuntimeGenesisConfig {
+        drand: crate::drand::GenesisConfig {
+            beacon: beacon_config(beacon),
+            ..Default::default()
+        },
         balances: pallet_balances::GenesisConfig {
             balances: DEV_ACCOUNTS
                 .iter()

@@ -6,7 +6,7 @@
 //! [`api::dispatch`], the byte-level twin of a wasm runtime's exports.
 //!
 //! Present: `System` (0), `Timestamp` (2), `Balances` (5), `TransactionPayment` (6),
-//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]), `AdminUtils` (19, see [`admin`]);
+//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]), `AdminUtils` (19, see [`admin`]), `Drand` (26, see [`drand`]);
 //! subtensor's `NeuronInfoRuntimeApi` and `SubnetInfoRuntimeApi` (see [`subnet_apis`]).
 
 // FRAME's macros generate public items without docs and with crate-visible helpers.
@@ -144,10 +144,25 @@ pub mod subtensor;
 
 impl subtensor::Config for Runtime {
     type Currency = Balances;
+    type Beacon = DrandPulses;
+}
+
+/// Timelocked commits open with the `Drand` pallet's stored pulses.
+pub struct DrandPulses;
+
+impl subtensor::BeaconPulses for DrandPulses {
+    fn signature(round: u64) -> Option<Vec<u8>> {
+        drand::Pulses::<Runtime>::get(round).map(|p| p.signature.into_inner())
+    }
 }
 
 /// subtensor's commitments pallet.
 pub mod commitments;
+
+/// subtensor's drand pallet, fed by the block author's beacon.
+pub mod drand;
+
+impl drand::Config for Runtime {}
 
 /// subtensor's neuron and metagraph runtime APIs.
 pub mod subnet_apis;
@@ -191,6 +206,7 @@ construct_runtime!(
         Sudo: pallet_sudo = 12,
         Commitments: commitments = 18,
         AdminUtils: admin = 19,
+        Drand: drand = 26,
     }
 );
 

@@ -123,7 +123,8 @@ fn metadata_v16_names_pallets_as_subtensor() {
             ("SubtensorModule", 7),
             ("Sudo", 12),
             ("Commitments", 18),
-            ("AdminUtils", 19)
+            ("AdminUtils", 19),
+            ("Drand", 26)
         ]
     );
     let extensions = &m.extrinsic.transaction_extensions_by_version[&0];

@@ -149,6 +149,32 @@ pub mod pallet {
             Ok(())
         }
 
+        /// Epochs between a commit and its reveal, 1 to 100 (subtensor's bounds).
+        #[pallet::call_index(57)]
+        #[pallet::weight(Weight::from_parts(10_000_000, 0))]
+        pub fn sudo_set_commit_reveal_weights_interval(
+            origin: OriginFor<T>,
+            netuid: u16,
+            interval: u64,
+        ) -> DispatchResult {
+            Self::ensure_owner_or_root(origin, netuid)?;
+            ensure!((1..=100).contains(&interval), Error::<T>::InvalidValue);
+            subtensor::RevealPeriodEpochs::<T>::insert(netuid, interval);
+            Ok(())
+        }
+
+        /// The commit-reveal version timelocked commits must name (root only).
+        #[pallet::call_index(71)]
+        #[pallet::weight(Weight::from_parts(10_000_000, 0))]
+        pub fn sudo_set_commit_reveal_version(
+            origin: OriginFor<T>,
+            version: u16,
+        ) -> DispatchResult {
+            ensure_root(origin)?;
+            subtensor::Pallet::<T>::set_commit_reveal_version(version);
+            Ok(())
+        }
+
         /// Bonds penalty (u16 proportion).
         #[pallet::call_index(60)]
         #[pallet::weight(Weight::from_parts(10_000_000, 0))]

@@ -35,10 +35,15 @@ impl<T: Config> Pallet<T> {
         // With commit-reveal, weights committed before a uid registered do not count for it.
         let commit_blocks: Option<Vec<u64>> =
             CommitRevealWeightsEnabled::<T>::get(netuid).then(|| {
+                let timelocked = Self::first_timelocked_commits(netuid);
                 keys.iter()
                     .map(|k| {
-                        WeightCommits::<T>::get(netuid, k)
-                            .and_then(|c| c.iter().map(|&(_, _, block, _)| block).min())
+                        let hashed = WeightCommits::<T>::get(netuid, k)
+                            .and_then(|c| c.iter().map(|&(_, _, block, _)| block).min());
+                        hashed
+                            .into_iter()
+                            .chain(timelocked.get(k).copied())
+                            .min()
                             .unwrap_or(u64::MAX)
                     })
                     .collect()

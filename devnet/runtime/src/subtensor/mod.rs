@@ -21,9 +21,18 @@ mod commit_reveal;
 mod epoch;
 pub mod info;
 mod network;
+mod timelocked;
 mod weights;
 
+pub use timelocked::{DEFAULT_COMMIT_REVEAL_VERSION, MAX_COMMIT_BYTES};
+
 pub use pallet::*;
+
+/// Where timelocked commits get their round signatures.
+pub trait BeaconPulses {
+    /// The beacon's signature of `round`, once its pulse is on chain.
+    fn signature(round: u64) -> Option<alloc::vec::Vec<u8>>;
+}
 
 /// A served endpoint, as subtensor stores it.
 #[derive(
@@ -69,6 +78,8 @@ pub mod pallet {
     pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
         /// TAO balances (burned on registration and staking).
         type Currency: Mutate<Self::AccountId> + Inspect<Self::AccountId, Balance = u64>;
+        /// The drand pulses timelocked commits open with.
+        type Beacon: super::BeaconPulses;
     }
 
     #[pallet::type_value]
@@ -251,6 +262,31 @@ pub mod pallet {
         VecDeque<(H256, u64, u64, u64)>,
         OptionQuery,
     >;
+    /// Timelocked weight commits per (netuid, commit epoch): (hotkey, commit block, ciphertext,
+    /// drand round).
+    #[pallet::storage]
+    pub type TimelockedWeightCommits<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        u16,
+        Twox64Concat,
+        u64,
+        VecDeque<(
+            T::AccountId,
+            u64,
+            BoundedVec<u8, ConstU32<{ super::MAX_COMMIT_BYTES }>>,
+            u64,
+        )>,
+        ValueQuery,
+    >;
+    #[pallet::type_value]
+    pub fn DefaultCommitRevealWeightsVersion() -> u16 {
+        super::DEFAULT_COMMIT_REVEAL_VERSION
+    }
+    /// The commit-reveal version `commit_timelocked_weights` must name.
+    #[pallet::storage]
+    pub type CommitRevealWeightsVersion<T> =
+        StorageValue<_, u16, ValueQuery, DefaultCommitRevealWeightsVersion>;
     #[pallet::type_value]
     pub fn DefaultRevealPeriod() -> u64 {
         1
@@ -317,6 +353,16 @@ pub mod pallet {
         /// A subnet's first emission block was set: (netuid, block).
         #[codec(index = 93)]
         FirstEmissionBlockNumberSet(u16, u64),
+        /// The commit-reveal version was set.
+        #[codec(index = 104)]
+        CommitRevealVersionSet(u16),
+        /// A timelocked commit was stored: (hotkey, netuid index, BLAKE2-256 of the
+        /// ciphertext, drand round).
+        #[codec(index = 105)]
+        TimelockedWeightsCommitted(T::AccountId, u16, H256, u64),
+        /// A timelocked commit was opened and its weights applied: (netuid index, hotkey).
+        #[codec(index = 106)]
+        TimelockedWeightsRevealed(u16, T::AccountId),
     }
 
     #[pallet::error]
@@ -354,6 +400,8 @@ pub mod pallet {
         CannotAffordLockCost,
         FirstEmissionBlockNumberAlreadySet,
         NeedWaitingMoreBlocksToStarCall,
+        IncorrectCommitRevealVersion,
+        MechanismDoesNotExist,
     }
 
     /// A subnet created at genesis.
@@ -412,6 +460,7 @@ pub mod pallet {
                 .map(|(netuid, _)| netuid)
                 .collect();
             for netuid in nets.into_iter().filter(|n| Self::emits(*n, block)) {
+                Self::reveal_timelocked(netuid);
                 Self::maybe_run_epoch(netuid, block);
             }
             Weight::zero()
@@ -448,6 +497,50 @@ pub mod pallet {
         ) -> DispatchResult {
             let hotkey = ensure_signed(origin)?;
             Self::do_commit_weights(hotkey, netuid, commit_hash)
+        }
+
+        /// Commits weights encrypted to drand round `reveal_round` (commit-reveal v4); the
+        /// chain opens and applies them in the reveal epoch.
+        #[pallet::call_index(113)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn commit_timelocked_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            commit: BoundedVec<u8, ConstU32<{ super::MAX_COMMIT_BYTES }>>,
+            reveal_round: u64,
+            commit_reveal_version: u16,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_commit_timelocked_weights(
+                who,
+                netuid,
+                commit,
+                reveal_round,
+                commit_reveal_version,
+            )
+        }
+
+        /// [`Self::commit_timelocked_weights`] for a mechanism of the subnet; this chain has
+        /// only mechanism 0.
+        #[pallet::call_index(118)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn commit_timelocked_mechanism_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            mecid: u8,
+            commit: BoundedVec<u8, ConstU32<{ super::MAX_COMMIT_BYTES }>>,
+            reveal_round: u64,
+            commit_reveal_version: u16,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            ensure!(mecid == 0, Error::<T>::MechanismDoesNotExist);
+            Self::do_commit_timelocked_weights(
+                who,
+                netuid,
+                commit,
+                reveal_round,
+                commit_reveal_version,
+            )
         }
 
         /// Reveals a committed weight vector one reveal period after its commit epoch.

@@ -1,7 +1,9 @@
 //! A devnet chain executed natively block by block, for the runtime's tests.
 use codec::Encode;
 use kiln_devnet_runtime::subtensor;
-use kiln_devnet_runtime::{Executive, Header, Runtime, RuntimeCall, UncheckedExtrinsic, dev};
+use kiln_devnet_runtime::{
+    Executive, Header, Runtime, RuntimeCall, UncheckedExtrinsic, dev, drand,
+};
 use sp_io::TestExternalities;
 use sp_runtime::traits::{Hash as _, Header as _};
 use sp_runtime::{ApplyExtrinsicResult, BuildStorage, DispatchError};
@@ -10,6 +12,12 @@ use sp_runtime::{ApplyExtrinsicResult, BuildStorage, DispatchError};
 pub(crate) const NET: u16 = 1;
 /// Its tempo.
 pub(crate) const TEMPO: u16 = 5;
+
+/// Unix milliseconds of block 0: ten seconds into the dev beacon's schedule, so the beacon
+/// has a round due from the first block on.
+pub(crate) const START_MS: u64 = dev::BEACON_GENESIS_TIME as u64 * 1000 + 10_000;
+/// Milliseconds between blocks.
+pub(crate) const BLOCK_MS: u64 = 250;
 
 /// A chain and its head.
 pub(crate) struct Chain {
@@ -20,9 +28,14 @@ pub(crate) struct Chain {
 
 impl Chain {
     pub(crate) fn new() -> Self {
-        let storage = dev::genesis(vec![dev::fast_subnet(NET, TEMPO)])
-            .build_storage()
-            .unwrap();
+        Self::with_subnets(vec![dev::fast_subnet(NET, TEMPO)])
+    }
+
+    /// A chain whose genesis creates `subnets`.
+    pub(crate) fn with_subnets(
+        subnets: Vec<subtensor::GenesisSubnet<kiln_devnet_runtime::AccountId>>,
+    ) -> Self {
+        let storage = dev::genesis(subnets).build_storage().unwrap();
         Self {
             ext: TestExternalities::new(storage),
             parent: Default::default(),
@@ -58,12 +71,26 @@ impl Chain {
                 Default::default(),
             );
             Executive::initialize_block(&header);
-            let now = RuntimeCall::Timestamp(pallet_timestamp::Call::set {
-                now: u64::from(number) * 250,
-            });
+            let now_ms = START_MS + u64::from(number) * BLOCK_MS;
+            let now = RuntimeCall::Timestamp(pallet_timestamp::Call::set { now: now_ms });
             Executive::apply_extrinsic(UncheckedExtrinsic::new_bare(now))
                 .unwrap()
                 .unwrap();
+            // The dev beacon's due pulses, as the node's author adds them.
+            let pulses = drand::pulses_due::<Runtime>(&dev::beacon(), now_ms);
+            if !pulses.is_empty() {
+                let write = RuntimeCall::Drand(drand::Call::write_pulse {
+                    pulses_payload: drand::PulsesPayload {
+                        block_number: number,
+                        pulses,
+                        public: drand::Relayer::Sr25519([0; 32]),
+                    },
+                    signature: None,
+                });
+                Executive::apply_extrinsic(UncheckedExtrinsic::new_bare(write))
+                    .unwrap()
+                    .unwrap();
+            }
             let results = calls
                 .into_iter()
                 .map(|(uri, call)| {
@@ -86,6 +113,12 @@ impl Chain {
         while self.number < number {
             self.block(vec![]);
         }
+    }
+
+    /// The current block number.
+    #[allow(dead_code)] // not every test binary asks
+    pub(crate) fn number(&self) -> u32 {
+        self.number
     }
 
     pub(crate) fn read<R>(&mut self, f: impl FnOnce() -> R) -> R {
