@@ -43,6 +43,12 @@ pub enum ReadError {
     /// The read took longer than the request timeout.
     #[error("read timed out after {0:?}")]
     Timeout(Duration),
+    /// The chain's runtime has no such item (e.g. `Drand.BeaconConfig` on a chain without drand).
+    #[error("{item} is not in this chain's runtime")]
+    NotInRuntime {
+        /// `Pallet.Item`.
+        item: &'static str,
+    },
 }
 
 /// A transaction was not included successfully.
@@ -179,9 +185,10 @@ pub enum WeightsError {
     /// The chain would reject the vector; nothing was sent.
     #[error("refused locally, the chain would reject it: {0}")]
     Rejected(#[from] WeightsRejection),
-    /// The subnet requires timelocked (drand) commit-reveal, which this client does not send.
+    /// The subnet requires timelocked (drand) commit-reveal: plain and hash commit-reveal
+    /// weights would be rejected; `Client::commit_timelocked_weights` sends them.
     #[error(
-        "netuid {netuid} requires timelocked commit-reveal (version {version}); plain and hash commit-reveal weights would be rejected"
+        "netuid {netuid} requires timelocked commit-reveal (version {version}); use commit_timelocked_weights"
     )]
     TimelockedCommitReveal {
         /// The subnet.
@@ -192,12 +199,35 @@ pub enum WeightsError {
     /// No pending commit matches the reveal.
     #[error("NoWeightsCommitFound: no pending commit with this hash")]
     NoCommit,
+    /// The subnet's tempo is 0: no epoch runs, so a timelocked commit would never be revealed.
+    #[error("netuid {0} has tempo 0: no epoch would reveal a timelocked commit")]
+    NoEpochs(u16),
+    /// The weights could not be encrypted to the beacon (a malformed public key on chain).
+    #[error("timelock encryption: {0}")]
+    Encrypt(#[from] kiln_drand::EncryptError),
+    /// The encrypted commit exceeds the call's bound.
+    #[error(
+        "the encrypted commit is {0} bytes; commit_timelocked_weights takes at most {max}",
+        max = crate::timelock::check::MAX_COMMIT_LEN
+    )]
+    CommitTooLarge(usize),
     /// Reading the chain failed.
     #[error(transparent)]
     Read(#[from] ReadError),
     /// The transaction failed.
     #[error(transparent)]
     Tx(#[from] TxError),
+}
+
+/// Following a timelocked commit until its reveal failed.
+#[derive(Debug, Error)]
+pub enum RevealWaitError {
+    /// Reading the chain failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The block stream failed.
+    #[error(transparent)]
+    Stream(#[from] crate::blocks::StreamError),
 }
 
 /// Any error of this crate.
@@ -224,6 +254,9 @@ pub enum Error {
     /// Setting weights failed.
     #[error(transparent)]
     Weights(#[from] WeightsError),
+    /// Waiting for a timelocked reveal failed.
+    #[error(transparent)]
+    RevealWait(#[from] RevealWaitError),
     /// A key could not be loaded.
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),

@@ -8,6 +8,8 @@
 //!   [`Client::window_events`].
 //! - Writes: registration, axon, stake, commitment and weights, each checked locally against
 //!   the chain's rules first ([`weights`]), each waiting for inclusion with typed errors.
+//! - Timelocked (drand) commit-reveal: [`Client::commit_timelocked_weights`], then
+//!   [`Client::wait_for_reveal`] ([`timelock`]).
 
 pub mod blocks;
 pub mod client;
@@ -20,6 +22,7 @@ pub mod metagraph;
 pub mod network;
 pub mod read;
 pub mod schema;
+pub mod timelock;
 pub mod tx;
 pub mod wallet;
 pub mod weights;
@@ -34,5 +37,7 @@ pub use network::Network;
 pub use read::BlockSel;
 pub use subxt::utils::{AccountId32, H256};
 pub use subxt_signer::sr25519::Keypair;
+pub use timelock::reveal::{PendingCommit, RevealOutcome, TimelockedEvent};
+pub use timelock::{Beacon, TimelockedCommit};
 pub use tx::Included;
 pub use writes::{AxonEndpoint, PendingReveal};

@@ -126,6 +126,54 @@ pub fn weight_commits() -> DynamicAddress<(u16, AccountId32), Vec<WeightCommit>>
     storage(SUBTENSOR, "WeightCommits")
 }
 
+/// A timelocked commit as stored: (committer, commit block, ciphertext, reveal round).
+pub type TimelockedEntry = (AccountId32, u64, Vec<u8>, u64);
+
+/// `SubtensorModule.TimelockedWeightCommits(netuid index, epoch)` → the epoch's timelocked
+/// commits, in commit order.
+pub fn timelocked_weight_commits() -> DynamicAddress<(u16, u64), Vec<TimelockedEntry>> {
+    storage(SUBTENSOR, "TimelockedWeightCommits")
+}
+
+/// `Drand.BeaconConfig`: the beacon the chain's pulses come from.
+pub fn beacon_config() -> DynamicAddress<(), BeaconConfig> {
+    storage("Drand", "BeaconConfig")
+}
+
+/// `Drand.LastStoredRound`.
+pub fn last_stored_round() -> DynamicAddress<(), u64> {
+    storage("Drand", "LastStoredRound")
+}
+
+/// `Drand.Pulses(round)`.
+pub fn pulses() -> DynamicAddress<(u64,), Pulse> {
+    storage("Drand", "Pulses")
+}
+
+/// The fields of `Drand.BeaconConfig` the client uses (the hashes and ids are not read).
+#[derive(Debug, Clone, PartialEq, Eq, subxt::ext::scale_decode::DecodeAsType)]
+#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+pub struct BeaconConfig {
+    /// The beacon's public key (compressed BLS12-381 G2, 96 bytes).
+    pub public_key: Vec<u8>,
+    /// Seconds between rounds.
+    pub period: u32,
+    /// Unix seconds of round 1.
+    pub genesis_time: u32,
+}
+
+/// `Drand.Pulse`: one round's randomness and signature.
+#[derive(Debug, Clone, PartialEq, Eq, subxt::ext::scale_decode::DecodeAsType)]
+#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+pub struct Pulse {
+    /// The round.
+    pub round: u64,
+    /// sha256 of the signature.
+    pub randomness: Vec<u8>,
+    /// The beacon's signature of the round (compressed G1).
+    pub signature: Vec<u8>,
+}
+
 /// `Commitments.CommitmentOf(netuid, hotkey)`, decoded by [`crate::commitments`] from its bytes.
 pub fn commitment_of() -> DynamicAddress<(u16, AccountId32), Value> {
     storage("Commitments", "CommitmentOf")
@@ -197,6 +245,17 @@ pub fn set_weights(
 /// `SubtensorModule.commit_weights(netuid, hash)`.
 pub fn commit_weights(netuid: u16, hash: [u8; 32]) -> DynamicPayload<(u16, H256)> {
     call(SUBTENSOR, "commit_weights", (netuid, H256(hash)))
+}
+
+/// The arguments of `commit_timelocked_weights`.
+pub type TimelockedCommitArgs = (u16, Vec<u8>, u64, u16);
+
+/// `SubtensorModule.commit_timelocked_weights(netuid, commit, reveal_round,
+/// commit_reveal_version)`.
+pub fn commit_timelocked_weights(
+    args: TimelockedCommitArgs,
+) -> DynamicPayload<TimelockedCommitArgs> {
+    call(SUBTENSOR, "commit_timelocked_weights", args)
 }
 
 /// The arguments of `reveal_weights`.

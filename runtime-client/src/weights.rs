@@ -57,6 +57,12 @@ pub enum WeightsRejection {
     /// Within the rate limit, for a commit.
     #[error("CommittingWeightsTooFast")]
     CommittingWeightsTooFast,
+    /// A timelocked commit of another version than the chain's `CommitRevealWeightsVersion`.
+    #[error("IncorrectCommitRevealVersion")]
+    IncorrectCommitRevealVersion,
+    /// The hotkey already has 10 timelocked commits in this epoch.
+    #[error("TooManyUnrevealedCommits")]
+    TooManyUnrevealedCommits,
 }
 
 impl WeightsRejection {
@@ -79,6 +85,8 @@ impl WeightsRejection {
             Self::CommitRevealEnabled => "CommitRevealEnabled",
             Self::CommitRevealDisabled => "CommitRevealDisabled",
             Self::CommittingWeightsTooFast => "CommittingWeightsTooFast",
+            Self::IncorrectCommitRevealVersion => "IncorrectCommitRevealVersion",
+            Self::TooManyUnrevealedCommits => "TooManyUnrevealedCommits",
         }
     }
 }

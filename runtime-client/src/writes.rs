@@ -197,7 +197,7 @@ impl Client {
     }
 
     /// [`Client::weights_context`] in an open view, so every value comes from one block.
-    async fn weights_context_at(
+    pub(crate) async fn weights_context_at(
         &self,
         at: &AtBlock,
         netuid: u16,

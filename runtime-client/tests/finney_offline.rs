@@ -102,6 +102,25 @@ fn calls_encode_against_finney() {
         ))),
     );
     assert_eq!(&data[..2], &[7, 97]);
+    // BoundedVec<u8, 5000>: compact length, then the bytes.
+    let data = check(
+        "commit_timelocked_weights",
+        tx.call_data(&schema::commit_timelocked_weights((
+            3,
+            vec![0xcd; 70],
+            9,
+            4,
+        ))),
+    );
+    let mut expected = vec![7, 113, 3, 0];
+    expected.extend(codec::Encode::encode(&codec::Compact(70u32)));
+    expected.extend_from_slice(&[0xcd; 70]);
+    expected.extend_from_slice(&9u64.to_le_bytes());
+    expected.extend_from_slice(&4u16.to_le_bytes());
+    assert_eq!(
+        data, expected,
+        "SubtensorModule(7).commit_timelocked_weights(113)"
+    );
     check(
         "transfer_keep_alive",
         tx.call_data(&schema::transfer_keep_alive(hotkey, 5)),
@@ -165,6 +184,20 @@ fn storage_keys_encode_against_finney() {
     key!(schema::commitment_of(), (3, hk));
     key!(schema::timestamp_now(), ());
     key!(schema::system_account(), (hk,));
+    // Twox64Concat(netuid) ++ Twox64Concat(epoch): 32 prefix bytes, then 8 + 2 and 8 + 8.
+    let tl = key!(
+        schema::timelocked_weight_commits(),
+        (3, 0x0102_0304_0506_0708)
+    );
+    assert_eq!(tl.len(), 32 + 10 + 16);
+    assert_eq!(&tl[40..42], &3u16.to_le_bytes());
+    assert_eq!(&tl[50..], &0x0102_0304_0506_0708u64.to_le_bytes());
+    key!(schema::beacon_config(), ());
+    key!(schema::last_stored_round(), ());
+    // Blake2_128Concat(round).
+    let pulse = key!(schema::pulses(), (77,));
+    assert_eq!(pulse.len(), 32 + 16 + 8);
+    assert_eq!(&pulse[48..], &77u64.to_le_bytes());
 }
 
 #[test]
@@ -255,6 +288,39 @@ fn storage_values_decode_against_finney() {
         ([1; 32], 2, 3)
     );
 
+    // VecDeque<(AccountId32, u64 commit block, BoundedVec<u8> ciphertext, u64 reveal round)>.
+    let entries = vec![([5u8; 32], 11u64, vec![1u8, 2, 3], 4_000_000u64)].encode();
+    let entries: Vec<schema::TimelockedEntry> =
+        decode(md, "SubtensorModule", "TimelockedWeightCommits", &entries);
+    assert_eq!(
+        entries,
+        [(AccountId32([5; 32]), 11, vec![1, 2, 3], 4_000_000)]
+    );
+    // BeaconConfiguration { public_key, period, genesis_time, hash, group_hash, scheme_id,
+    // metadata { beacon_id } }, bounded vectors throughout.
+    let config = (
+        vec![9u8; 96],
+        3u32,
+        1_692_803_367u32,
+        vec![1u8; 32],
+        vec![2u8; 32],
+        b"bls-unchained-g1-rfc9380".to_vec(),
+        b"quicknet".to_vec(),
+    )
+        .encode();
+    let config: schema::BeaconConfig = decode(md, "Drand", "BeaconConfig", &config);
+    assert_eq!(
+        (config.public_key, config.period, config.genesis_time),
+        (vec![9; 96], 3, 1_692_803_367)
+    );
+    assert_eq!(
+        decode::<u64>(md, "Drand", "LastStoredRound", &8u64.encode()),
+        8
+    );
+    let pulse = (8u64, vec![3u8; 32], vec![4u8; 48]).encode();
+    let pulse: schema::Pulse = decode(md, "Drand", "Pulses", &pulse);
+    assert_eq!((pulse.round, pulse.signature), (8, vec![4; 48]));
+
     // AccountInfo: nonce, consumers, providers, sufficients, data {free, reserved, frozen, flags}.
     let mut account = (1u32, 0u32, 1u32, 0u32, 5_000u64, 0u64, 0u64).encode();
     account.extend_from_slice(&0u128.encode());
@@ -298,4 +364,57 @@ fn fee_query_encodes_against_finney() {
         .expect("TransactionPaymentApi.query_info(uxt, len)");
     // uxt as a length-prefixed byte sequence, then len: u32.
     assert_eq!(args, [12, 1, 2, 3, 3, 0, 0, 0]);
+}
+
+#[test]
+fn timelocked_events_decode_against_finney() {
+    use codec::{Compact, Encode};
+    use kiln_runtime_client::TimelockedEvent;
+    use kiln_runtime_client::timelock::reveal::timelocked_events_in;
+    let Some((at, md)) = finney() else { return };
+    let pallet = md.pallet_by_name("SubtensorModule").unwrap();
+    let variant = |name: &str| {
+        pallet
+            .event_variants()
+            .unwrap()
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("SubtensorModule.{name} is not in finney's metadata"))
+            .index
+    };
+    // EventRecord { phase: ApplyExtrinsic(1), event: (pallet, variant, fields), topics: [] }.
+    let record = |variant: u8, fields: Vec<u8>| {
+        let mut bytes = vec![0u8];
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&[pallet.event_index(), variant]);
+        bytes.extend_from_slice(&fields);
+        bytes.push(0);
+        bytes
+    };
+    let mut bytes = Compact(2u32).encode();
+    bytes.extend(record(
+        variant("TimelockedWeightsCommitted"),
+        ([6u8; 32], 3u16, [7u8; 32], 99u64).encode(),
+    ));
+    bytes.extend(record(
+        variant("TimelockedWeightsRevealed"),
+        (3u16, [6u8; 32]).encode(),
+    ));
+    let events = at.events().from_bytes(bytes);
+    let got = timelocked_events_in(&events).unwrap();
+    assert_eq!(
+        got,
+        [
+            TimelockedEvent::Committed {
+                hotkey: AccountId32([6; 32]),
+                netuid: 3,
+                hash: subxt::utils::H256([7; 32]),
+                reveal_round: 99,
+            },
+            TimelockedEvent::Revealed {
+                netuid: 3,
+                hotkey: AccountId32([6; 32]),
+            },
+        ]
+    );
 }
