@@ -1,5 +1,7 @@
 //! `kiln chain`: operator commands against a subtensor-compatible chain.
 
+mod weights;
+
 use super::keys::KeyArgs;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -64,17 +66,9 @@ enum ChainCmd {
         #[arg(long, default_value_t = 1)]
         version: u32,
     },
-    /// Set weights from `uid:score` pairs (signed by the hotkey).
-    SetWeights {
-        #[command(flatten)]
-        keys: KeyArgs,
-        /// Comma-separated `uid:score` pairs; scores are scaled so the largest is 65535.
-        #[arg(long, value_delimiter = ',', required = true)]
-        weights: Vec<String>,
-        /// Version key sent with the weights.
-        #[arg(long, env = "KILN_WEIGHTS_VERSION_KEY", default_value_t = 0)]
-        version_key: u64,
-    },
+    /// Set weights from `uid:score` pairs (signed by the hotkey); on a subnet with timelocked
+    /// commit-reveal, commit them encrypted to a drand round instead.
+    SetWeights(weights::SetWeightsArgs),
 }
 
 /// Options shared by the read commands.
@@ -188,44 +182,9 @@ impl ChainArgs {
                 println!("axon {ip}:{port} served in block {}", included.block_number);
                 Ok(())
             }
-            ChainCmd::SetWeights {
-                keys,
-                weights,
-                version_key,
-            } => {
-                let scores = parse_scores(&weights)?;
-                let hotkey = keys.hotkey()?;
-                let included = client
-                    .set_weights(netuid, &hotkey, &scores, version_key)
-                    .await?;
-                println!(
-                    "weights set in block {} ({:?})",
-                    included.block_number, included.block_hash
-                );
-                Ok(())
-            }
+            ChainCmd::SetWeights(a) => weights::set_weights(&client, netuid, a).await,
         }
     }
-}
-
-fn parse_scores(pairs: &[String]) -> Result<Vec<(u16, f64)>> {
-    pairs
-        .iter()
-        .map(|p| {
-            let (uid, score) = p
-                .split_once(':')
-                .with_context(|| format!("`{p}` is not uid:score"))?;
-            Ok((
-                uid.trim()
-                    .parse()
-                    .with_context(|| format!("bad uid in `{p}`"))?,
-                score
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("bad score in `{p}`"))?,
-            ))
-        })
-        .collect()
 }
 
 fn hyperparams_json(p: &kiln_runtime_client::Hyperparams) -> serde_json::Value {
