@@ -388,11 +388,23 @@ async fn the_validator_rewards_honest_miners_and_zeroes_cheats() {
     assert!(!synced.is_empty(), "a miner applied a manifest");
 }
 
-/// On a subnet with commit-reveal v2 on, the validator commits each window's weights and reveals
-/// them in the epoch after the commit, from Postgres, while it goes on scoring.
+/// On a subnet with hash commit-reveal (v2), the validator commits each window's weights and
+/// reveals them in the epoch after the commit, from Postgres, while it goes on scoring.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commit_reveal_weights_are_revealed_one_epoch_later() {
-    let Some(net) = net_with(false, true).await else {
+async fn hash_commit_reveal_weights_are_revealed_one_epoch_later() {
+    commit_reveal_weights_are_revealed_one_epoch_later(2).await;
+}
+
+/// On a subnet with timelocked commit-reveal (v4, subtensor's default), the validator commits
+/// each window's weights encrypted to a round of the devnet's beacon, and the chain reveals
+/// them itself in the next epoch; Postgres records the round and the reveal block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timelocked_commit_reveal_weights_are_revealed_by_the_chain() {
+    commit_reveal_weights_are_revealed_one_epoch_later(4).await;
+}
+
+async fn commit_reveal_weights_are_revealed_one_epoch_later(version: u16) {
+    let Some(net) = net_with(false, Some(version)).await else {
         return;
     };
     let db = TestDb::new().await.unwrap();
@@ -426,9 +438,17 @@ async fn commit_reveal_weights_are_revealed_one_epoch_later() {
 
     // Nobody mined: each window weights the validator itself (uid 0).
     // (window, status, commit block, inclusion block, error)
-    type Row = (i64, String, Option<i64>, Option<i64>, Option<String>);
+    type Row = (
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT win, status, commit_block, block, error FROM weight_submissions ORDER BY win",
+        "SELECT win, status, commit_block, block, error, reveal_round FROM weight_submissions
+         ORDER BY win",
     )
     .fetch_all(db.db.pool())
     .await
@@ -436,8 +456,10 @@ async fn commit_reveal_weights_are_revealed_one_epoch_later() {
     assert_eq!(rows.len(), 3, "{rows:?}");
     let tempo = i64::from(TEMPO);
     let mut revealed = 0;
-    for (win, status, commit, reveal, error) in &rows {
+    for (win, status, commit, reveal, error, round) in &rows {
         let commit = commit.unwrap_or_else(|| panic!("window {win} was not committed: {error:?}"));
+        // Timelocked rows name their drand round; hash commits have none.
+        assert_eq!(round.is_some(), version >= 3, "{rows:?}");
         match status.as_str() {
             "included" => {
                 let reveal = reveal.unwrap();

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use kiln_devnet::{NodeConfig, spawn};
+use kiln_devnet::{NodeConfig, spawn_with_beacon};
 use kiln_devnet_runtime::dev;
 use std::path::PathBuf;
 
@@ -24,6 +24,15 @@ pub(crate) struct DevnetArgs {
     /// Tempo (blocks per epoch) of that subnet.
     #[arg(long, default_value_t = 10)]
     tempo: u16,
+    /// Commit-reveal on the genesis subnet (on by default, as on finney: validators commit
+    /// weights timelocked to the devnet beacon, version 4); `--commit-reveal false` for plain
+    /// `set_weights`.
+    #[arg(long, env = "KILN_DEVNET_COMMIT_REVEAL", default_value_t = true, action = clap::ArgAction::Set)]
+    commit_reveal: bool,
+    /// Seed of the devnet's drand beacon key. The default seed is public, like `//Alice`, so
+    /// anyone can open timelocked commits early; pass a secret seed to keep them sealed.
+    #[arg(long, env = "KILN_DEVNET_BEACON_SEED")]
+    beacon_seed: Option<String>,
     /// Resume the chain from this file when it exists, and save it there every 2 s while
     /// blocks are authored and when the node stops.
     #[arg(long, env = "KILN_DEVNET_STATE_FILE")]
@@ -32,13 +41,24 @@ pub(crate) struct DevnetArgs {
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     super::block_on(async {
-        let node = spawn(NodeConfig {
-            port: args.port,
-            block_time_ms: args.block_time_ms,
-            instant: args.instant,
-            genesis: dev::genesis(vec![dev::fast_subnet(args.netuid, args.tempo)]),
-            state_file: args.state_file.clone(),
-        })
+        let beacon = args
+            .beacon_seed
+            .as_deref()
+            .map_or_else(dev::beacon, |s| kiln_drand::Beacon::from_seed(s.as_bytes()));
+        let subnet = kiln_devnet_runtime::subtensor::GenesisSubnet {
+            commit_reveal: args.commit_reveal,
+            ..dev::fast_subnet(args.netuid, args.tempo)
+        };
+        let node = spawn_with_beacon(
+            NodeConfig {
+                port: args.port,
+                block_time_ms: args.block_time_ms,
+                instant: args.instant,
+                genesis: dev::genesis_with_beacon(vec![subnet], &beacon),
+                state_file: args.state_file.clone(),
+            },
+            beacon,
+        )
         .await?;
         if let Some(path) = &args.state_file {
             let best = node.shared().chain().best().header.number;

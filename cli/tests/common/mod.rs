@@ -42,11 +42,12 @@ pub struct Net {
 /// A devnet with Bob and Charlie registered, a gateway over S3 (`s3`) or a local folder, and a
 /// synthetic dataset.
 pub async fn net(s3: bool) -> Option<Net> {
-    net_with(s3, false).await
+    net_with(s3, None).await
 }
 
-/// [`net`], with commit-reveal v2 on or off on the subnet.
-pub async fn net_with(s3: bool, commit_reveal: bool) -> Option<Net> {
+/// [`net`], with commit-reveal on the subnet at `commit_reveal` (`CommitRevealWeightsVersion`:
+/// 4 timelocked, 2 hash commits) or off (`None`).
+pub async fn net_with(s3: bool, commit_reveal: Option<u16>) -> Option<Net> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let weed = if s3 {
         match SeaweedFs::start().await {
@@ -67,10 +68,14 @@ pub async fn net_with(s3: bool, commit_reveal: bool) -> Option<Net> {
         port: 0,
         block_time_ms: BLOCK_MS,
         instant: false,
-        genesis: dev::genesis(vec![kiln_devnet_runtime::subtensor::GenesisSubnet {
-            commit_reveal,
-            ..dev::fast_subnet(NETUID, TEMPO)
-        }]),
+        genesis: {
+            let mut g = dev::genesis(vec![kiln_devnet_runtime::subtensor::GenesisSubnet {
+                commit_reveal: commit_reveal.is_some(),
+                ..dev::fast_subnet(NETUID, TEMPO)
+            }]);
+            g.subtensor_module.commit_reveal_version = commit_reveal;
+            g
+        },
     })
     .await
     .unwrap();

@@ -80,7 +80,10 @@ pub fn genesis_with_beacon(
         sudo: pallet_sudo::GenesisConfig {
             key: Some(key("//Alice").1),
         },
-        subtensor_module: subtensor::GenesisConfig { subnets },
+        subtensor_module: subtensor::GenesisConfig {
+            subnets,
+            commit_reveal_version: None,
+        },
         ..Default::default()
     }
 }

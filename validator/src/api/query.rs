@@ -262,7 +262,7 @@ fn evaluation(r: &PgRow) -> Result<Evaluation, DbError> {
 }
 
 const WEIGHTS: &str = "SELECT win, uids, weights, version_key, status, block, tx_hash, error,
-        commit_block, reveal_at FROM weight_submissions";
+        commit_block, reveal_at, reveal_round FROM weight_submissions";
 
 fn weight_vector(r: &PgRow) -> Result<WeightVector, DbError> {
     Ok(WeightVector {
@@ -276,6 +276,7 @@ fn weight_vector(r: &PgRow) -> Result<WeightVector, DbError> {
         error: r.try_get("error")?,
         commit_block: opt_u64(r.try_get("commit_block")?, "commit_block")?,
         reveal_at: opt_u64(r.try_get("reveal_at")?, "reveal_at")?,
+        reveal_round: opt_u64(r.try_get("reveal_round")?, "reveal_round")?,
     })
 }
 

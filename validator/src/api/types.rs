@@ -200,9 +200,10 @@ pub struct WeightVector {
     pub weights: Vec<f64>,
     /// The version key.
     pub version_key: u64,
-    /// `pending`, `committed`, `included`, `failed` or `skipped`.
+    /// `pending`, `committed`, `included`, `failed`, `skipped` or `expired` (a timelocked
+    /// commit the chain dropped unrevealed).
     pub status: String,
-    /// The block that included it (the reveal's, with commit-reveal).
+    /// The block that included it (with commit-reveal, the block that revealed it).
     pub block: Option<u64>,
     /// Transaction hash, hex.
     pub tx_hash: Option<String>,
@@ -210,8 +211,10 @@ pub struct WeightVector {
     pub error: Option<String>,
     /// With commit-reveal: the block that included the commit.
     pub commit_block: Option<u64>,
-    /// With commit-reveal: the block from which it is revealed.
+    /// With commit-reveal: the block from which it is revealed (predicted, when timelocked).
     pub reveal_at: Option<u64>,
+    /// With timelocked commit-reveal: the drand round the weights are encrypted to.
+    pub reveal_round: Option<u64>,
 }
 
 /// A page of weight vectors.

@@ -477,5 +477,7 @@ use insert::{insert_evaluations, insert_scores, insert_submissions};
 pub use neurons::NeuronRow;
 mod reveal;
 pub use reveal::PendingRevealRow;
+mod timelocked;
+pub use timelocked::TimelockedRow;
 /// A throwaway database per test on the machine's Postgres.
 pub mod testing;

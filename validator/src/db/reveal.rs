@@ -49,11 +49,12 @@ impl Db {
         Ok(())
     }
 
-    /// Committed vectors whose reveal block is at or before `block`, oldest first.
+    /// Hash-committed vectors whose reveal block is at or before `block`, oldest first
+    /// (timelocked commits are revealed by the chain, not here).
     pub async fn reveals_due(&self, block: u64) -> Result<Vec<PendingRevealRow>, DbError> {
         let rows = sqlx::query(
             "SELECT win, uids, u16_values, salt, version_key, reveal_at FROM weight_submissions
-             WHERE status = 'committed' AND reveal_at <= $1 ORDER BY win",
+             WHERE status = 'committed' AND reveal_round IS NULL AND reveal_at <= $1 ORDER BY win",
         )
         .bind(i64_of(block, "block")?)
         .fetch_all(&self.pool)

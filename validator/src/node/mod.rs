@@ -4,6 +4,7 @@
 //! Phases with their own file: [`weights`] (the Weights phase) and [`publish`] (Aggregate).
 
 mod publish;
+mod timelocked;
 mod weights;
 
 use crate::checkpoint::ModelFiles;

@@ -1,7 +1,7 @@
 //! The Weights phase: a weight vector is recorded as pending before it is sent, so that a restart
-//! never sends it twice. On a subnet with commit-reveal v2 on, the vector's hash is committed and
-//! the vector (with its salt) kept in Postgres until its reveal block, when the [`Revealer`]
-//! reveals it.
+//! never sends it twice. On a subnet with hash commit-reveal (v2) on, the vector's hash is
+//! committed and the vector (with its salt) kept in Postgres until its reveal block, when the
+//! [`Revealer`] reveals it; with timelocked commit-reveal (v4) see [`super::timelocked`].
 
 use super::{Validator, ValidatorError};
 use crate::db::{Db, DbError};
@@ -9,6 +9,7 @@ use crate::metrics::ValidatorMetrics;
 use crate::weights::reveal_block;
 use futures::StreamExt;
 use kiln_protocol::WindowClock;
+use kiln_runtime_client::keys::account;
 use kiln_runtime_client::{BlockSel, Client, CommitReveal, Keypair, PendingReveal, WindowEvent};
 
 /// Salt words per commit (subtensor hashes any `Vec<u16>`; 8 words are 128 random bits).
@@ -40,8 +41,14 @@ impl Validator {
             Ok(p) => p,
             Err(e) => return self.weights_failed(window, &e.to_string()).await,
         };
-        if let CommitReveal::Hash { period } = params.commit_reveal {
-            return self.commit(window, weights, params.tempo, period).await;
+        match params.commit_reveal {
+            CommitReveal::Hash { period } => {
+                return self.commit(window, weights, params.tempo, period).await;
+            }
+            CommitReveal::Timelocked { .. } => {
+                return self.commit_timelocked(window, weights).await;
+            }
+            CommitReveal::Off => {}
         }
         match self
             .chain
@@ -65,7 +72,11 @@ impl Validator {
         }
     }
 
-    async fn weights_failed(&self, window: u64, error: &str) -> Result<(), ValidatorError> {
+    pub(super) async fn weights_failed(
+        &self,
+        window: u64,
+        error: &str,
+    ) -> Result<(), ValidatorError> {
         tracing::warn!(window, error, "weights not set");
         self.metrics.weights("failed");
         self.db
@@ -124,8 +135,9 @@ impl Validator {
     }
 }
 
-/// Reveals committed weight vectors when their block comes. Runs beside the window loop (which
-/// may be busy evaluating when a reveal epoch opens) on its own block subscription.
+/// Reveals hash-committed weight vectors when their block comes, and follows timelocked
+/// commits until the chain reveals or drops them. Runs beside the window loop (which may be
+/// busy evaluating when a reveal epoch opens) on its own block subscription.
 pub(super) struct Revealer {
     pub(super) chain: Client,
     pub(super) db: Db,
@@ -145,13 +157,42 @@ impl Revealer {
             }
         };
         futures::pin_mut!(events);
+        // Followers of timelocked commits, by window; aborted with this task.
+        let mut followers = tokio::task::JoinSet::new();
+        let mut followed = std::collections::HashSet::new();
         while let Some(event) = events.next().await {
-            if let Ok(WindowEvent::Block { number, .. }) = event
-                && let Err(e) = self.reveal_due(number).await
-            {
+            let Ok(WindowEvent::Block { number, .. }) = event else {
+                continue;
+            };
+            if let Err(e) = self.reveal_due(number).await {
                 tracing::warn!(error = %e, "revealing weights");
             }
+            match self.db.timelocked_committed().await {
+                Ok(rows) => {
+                    for row in rows.into_iter().filter(|r| followed.insert(r.window)) {
+                        followers.spawn(super::timelocked::follow(
+                            self.chain.clone(),
+                            self.db.clone(),
+                            account(&self.hotkey),
+                            self.netuid,
+                            self.tempo().await,
+                            self.metrics,
+                            row,
+                        ));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading timelocked commits"),
+            }
+            while followers.try_join_next().is_some() {}
         }
+    }
+
+    /// The subnet's tempo (360, finney's default, when the chain cannot be read).
+    async fn tempo(&self) -> u64 {
+        self.chain
+            .hyperparams(self.netuid, BlockSel::Latest)
+            .await
+            .map_or(360, |p| u64::from(p.tempo))
     }
 
     /// Reveals every committed vector whose reveal block is at or before `block`.

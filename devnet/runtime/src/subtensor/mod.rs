@@ -430,11 +430,18 @@ pub mod pallet {
     pub struct GenesisConfig<T: Config> {
         /// Subnets to create.
         pub subnets: Vec<GenesisSubnet<T::AccountId>>,
+        /// `CommitRevealWeightsVersion` (`None`: 4, subtensor's current); below 3, commit-reveal
+        /// subnets use hash commits (`commit_weights` / `reveal_weights`) in clients.
+        #[serde(default)]
+        pub commit_reveal_version: Option<u16>,
     }
 
     #[pallet::genesis_build]
     impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
         fn build(&self) {
+            if let Some(v) = self.commit_reveal_version {
+                CommitRevealWeightsVersion::<T>::put(v);
+            }
             for s in &self.subnets {
                 NetworksAdded::<T>::insert(s.netuid, true);
                 FirstEmissionBlockNumber::<T>::insert(s.netuid, 0);
