@@ -163,19 +163,18 @@ impl Client {
         Ok(EpochSchedule::fixed(block, tempo))
     }
 
-    /// `Timestamp.Now` at `at` and the milliseconds per block over up to the last 10 blocks.
+    /// `Timestamp.Now` at `at`, and the milliseconds per block over up to the last 10 blocks
+    /// ([`round::block_ms`]).
     pub(crate) async fn block_time_at(&self, at: &AtBlock) -> Result<(u64, u64), ReadError> {
         let block = at.block_number();
         let now_ms = self.timed(get(at, schema::timestamp_now(), ())).await??;
-        let back = block.min(10);
-        if back == 0 {
-            return Ok((now_ms, round::DEFAULT_BLOCK_MS));
-        }
-        let then = self.block_timestamp(block - back).await?;
-        Ok((
-            now_ms,
-            round::block_ms((block - back, then), (block, now_ms)),
-        ))
+        let earlier = block.saturating_sub(10).max(1)..block;
+        let mut samples =
+            futures::future::try_join_all(earlier.clone().map(|n| self.block_timestamp(n)))
+                .await
+                .map(|ms| earlier.zip(ms).collect::<Vec<_>>())?;
+        samples.push((block, now_ms));
+        Ok((now_ms, round::block_ms(&samples)))
     }
 
     /// Commits weights under timelocked commit-reveal (version 4): float scores converted as the

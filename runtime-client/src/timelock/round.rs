@@ -121,15 +121,24 @@ impl EpochSchedule {
     }
 }
 
-/// Milliseconds per block from `Timestamp.Now` at two blocks (`(number, ms)`, `later` after
-/// `earlier`); [`DEFAULT_BLOCK_MS`] when they do not tell (same block, clock not advancing).
-pub fn block_ms(earlier: (u64, u64), later: (u64, u64)) -> u64 {
-    let blocks = later.0.saturating_sub(earlier.0);
-    let ms = later.1.saturating_sub(earlier.1);
-    if blocks == 0 || ms == 0 {
+/// Milliseconds per block from `(block number, Timestamp.Now)` samples in block order: the
+/// lower median of the per-block intervals between consecutive samples, skipping samples without
+/// a timestamp (genesis has none); [`DEFAULT_BLOCK_MS`] when no interval is left. One stalled
+/// stretch does not skew it, and in doubt it takes the faster time: a round due early only opens
+/// the weights to everyone a little before the chain applies them, while one due late can miss
+/// the reveal epoch and expire.
+pub fn block_ms(samples: &[(u64, u64)]) -> u64 {
+    let timed: Vec<(u64, u64)> = samples.iter().copied().filter(|&(_, ms)| ms > 0).collect();
+    let mut intervals: Vec<u64> = timed
+        .windows(2)
+        .filter(|w| w[1].0 > w[0].0 && w[1].1 > w[0].1)
+        .map(|w| ((w[1].1 - w[0].1) / (w[1].0 - w[0].0)).max(1))
+        .collect();
+    if intervals.is_empty() {
         return DEFAULT_BLOCK_MS;
     }
-    (ms / blocks).max(1)
+    intervals.sort_unstable();
+    intervals[(intervals.len() - 1) / 2]
 }
 
 /// What the reveal round is predicted from.
@@ -249,11 +258,27 @@ mod tests {
     }
 
     #[test]
-    fn no_history_means_twelve_second_blocks() {
-        assert_eq!(block_ms((10, 5_000), (10, 5_000)), DEFAULT_BLOCK_MS);
-        assert_eq!(block_ms((10, 5_000), (20, 5_000)), DEFAULT_BLOCK_MS);
-        assert_eq!(block_ms((10, 5_000), (20, 125_000)), 12_000);
-        assert_eq!(block_ms((0, 0), (4, 3)), 1);
+    fn block_time_is_the_median_interval_of_timed_blocks() {
+        assert_eq!(block_ms(&[]), DEFAULT_BLOCK_MS);
+        assert_eq!(block_ms(&[(10, 5_000)]), DEFAULT_BLOCK_MS);
+        // Genesis has no timestamp; a clock that does not advance tells nothing.
+        assert_eq!(block_ms(&[(0, 0), (1, 5_000)]), DEFAULT_BLOCK_MS);
+        assert_eq!(block_ms(&[(4, 5_000), (5, 5_000)]), DEFAULT_BLOCK_MS);
+        assert_eq!(block_ms(&[(0, 0), (1, 1_000), (2, 1_020), (3, 1_040)]), 20);
+        // A devnet's slow first block: of two intervals, the shorter.
+        assert_eq!(block_ms(&[(1, 1_000), (2, 1_538), (3, 1_562)]), 24);
+        // One stall (a paused devnet) does not move the estimate.
+        let stalled = [
+            (1, 1_000),
+            (2, 1_020),
+            (3, 601_020),
+            (4, 601_040),
+            (5, 601_060),
+        ];
+        assert_eq!(block_ms(&stalled), 20);
+        // Samples a few blocks apart count per block.
+        assert_eq!(block_ms(&[(10, 0), (20, 120_000), (30, 240_000)]), 12_000);
+        assert_eq!(block_ms(&[(0, 1), (4, 4)]), 1);
     }
 
     proptest! {
