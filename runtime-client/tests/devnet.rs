@@ -1,6 +1,6 @@
 //! The client against `kiln devnet` over WebSocket: registration, axon, stake, commitments,
 //! weights (every invalid class refused locally under the chain's error name, and the chain
-//! agreeing when the vector is forced), commit-reveal, the metagraph after an epoch, and a
+//! agreeing when the vector is forced), hash commit-reveal (v2), the metagraph after an epoch, and a
 //! reconnect after the devnet restarts mid-stream.
 
 use futures::StreamExt;
@@ -11,72 +11,21 @@ use kiln_protocol::window::WindowClock;
 use kiln_runtime_client::error::{
     RegisterError, ServeError, SetCommitmentError, StakeError, TxError, WeightsError,
 };
-use kiln_runtime_client::keys::{account, from_secret};
+use kiln_runtime_client::keys::account;
 use kiln_runtime_client::weights::{self, WeightsCall};
-use kiln_runtime_client::{
-    AxonEndpoint, BlockSel, Client, ClientOptions, CommitReveal, Keypair, Network, WindowEvent,
-};
+use kiln_runtime_client::{AxonEndpoint, BlockSel, CommitReveal, Keypair, WindowEvent};
 use std::time::Duration;
-use subxt::dynamic::{self, Value};
+use subxt::dynamic;
+
+mod common;
+
+use common::{admin, connect, eventually, key};
 
 const NETUID: u16 = 1;
 const TEMPO: u16 = 10;
 
 async fn node(port: u16) -> NodeHandle {
-    spawn(NodeConfig {
-        state_file: None,
-        port,
-        block_time_ms: 20,
-        instant: false,
-        genesis: dev::genesis(vec![dev::fast_subnet(NETUID, TEMPO)]),
-    })
-    .await
-    .unwrap()
-}
-
-async fn connect(node: &NodeHandle) -> Client {
-    Client::connect(Network::Url(node.ws_url()), ClientOptions::default())
-        .await
-        .unwrap()
-}
-
-fn key(uri: &str) -> Keypair {
-    from_secret(uri).unwrap()
-}
-
-/// Polls `f` every 20 ms for up to 20 s until it returns `Some`.
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..1000 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{what}: not reached in 20 s");
-}
-
-/// An `AdminUtils` setter sent by the subnet owner (//Alice), or through `Sudo` for root-only ones.
-async fn admin(client: &Client, call: &str, args: Vec<Value>, sudo: bool) {
-    let inner = dynamic::tx("AdminUtils", call, args.clone());
-    let alice = key("//Alice");
-    let result = if sudo {
-        let runtime_call =
-            Value::unnamed_variant("AdminUtils", [Value::unnamed_variant(call, args)]);
-        client
-            .submit(&dynamic::tx("Sudo", "sudo", vec![runtime_call]), &alice)
-            .await
-    } else {
-        client.submit(&inner, &alice).await
-    };
-    let included = result.unwrap_or_else(|e| panic!("{call}: {e}"));
-    assert!(
-        !included.has_event("Sudo", "SudoFailed"),
-        "{call} failed under sudo"
-    );
+    common::node(port, dev::genesis(vec![dev::fast_subnet(NETUID, TEMPO)])).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,6 +351,32 @@ async fn commit_then_reveal_one_epoch_later() {
         "sudo_set_commit_reveal_weights_enabled",
         vec![NETUID.into(), true.into()],
         false,
+    )
+    .await;
+    let params = client.hyperparams(NETUID, BlockSel::Latest).await.unwrap();
+    assert_eq!(
+        params.commit_reveal,
+        CommitReveal::Timelocked {
+            version: 4,
+            period: 1
+        }
+    );
+    // Hash commits are refused under timelocked commit-reveal; a version below 3 selects them.
+    let refused = client
+        .commit_weights(NETUID, &ferdie, &[(1, 1.0)], vec![1], 0)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(WeightsError::TimelockedCommitReveal { version: 4, .. })
+        ),
+        "{refused:?}"
+    );
+    admin(
+        &client,
+        "sudo_set_commit_reveal_version",
+        vec![2u16.into()],
+        true,
     )
     .await;
     let params = client.hyperparams(NETUID, BlockSel::Latest).await.unwrap();
