@@ -128,7 +128,7 @@ impl ChainArgs {
                     if a.json {
                         format!("{:#}", hyperparams_json(&p))
                     } else {
-                        format!("{p:#?}")
+                        hyperparams_text(&p)
                     }
                 );
                 Ok(())
@@ -203,6 +203,23 @@ fn hyperparams_json(p: &kiln_runtime_client::Hyperparams) -> serde_json::Value {
         "stake_threshold": p.stake_threshold, "commit_reveal": cr,
         "commit_reveal_version": version, "reveal_period_epochs": period,
     })
+}
+
+/// One `name  value` line per hyperparameter (`-` where it does not apply), by name.
+fn hyperparams_text(p: &kiln_runtime_client::Hyperparams) -> String {
+    let json = hyperparams_json(p);
+    let Some(fields) = json.as_object() else {
+        return json.to_string();
+    };
+    fields
+        .iter()
+        .map(|(name, v)| match v {
+            serde_json::Value::Null => format!("{name:<24} -"),
+            serde_json::Value::String(s) => format!("{name:<24} {s}"),
+            other => format!("{name:<24} {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn metagraph(client: &Client, netuid: u16, a: &ReadArgs) -> Result<()> {
