@@ -379,7 +379,8 @@ fn chain_commands_against_a_devnet() {
     assert!(o.status.success(), "{o:?}");
     let params: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(params["tempo"], 10);
-    assert_eq!(params["commit_reveal"], "off");
+    // `kiln devnet` turns commit-reveal v4 on, as on finney.
+    assert_eq!(params["commit_reveal"], "timelocked");
 
     let o = chain(&[
         "register",
