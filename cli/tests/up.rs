@@ -58,6 +58,12 @@ fn kiln_up_runs_six_windows_and_only_honest_miners_earn() {
     assert_eq!(of("honest").count(), 3);
     let honest_weight: f64 = of("honest").map(|m| m["weight"].as_f64().unwrap()).sum();
     assert!((honest_weight - 1.0).abs() < 1e-6, "{summary:#}");
+    // The chain's incentive, from the weights the chain revealed (commit-reveal v4 is on by
+    // default): the honest miners hold it, the cheaters have none.
+    let honest_incentive: f64 = of("honest")
+        .map(|m| m["incentive"].as_f64().unwrap())
+        .sum();
+    assert!(honest_incentive > 0.99, "{summary:#}");
     for (cheat, reason) in [
         ("random-data", "assigned-data check failed"),
         ("copycat", "copy of uid"),
@@ -66,6 +72,7 @@ fn kiln_up_runs_six_windows_and_only_honest_miners_earn() {
             .next()
             .unwrap_or_else(|| panic!("no {cheat}: {summary:#}"));
         assert_eq!(m["weight"].as_f64(), Some(0.0), "{m:#}");
+        assert_eq!(m["incentive"].as_f64(), Some(0.0), "{m:#}");
         assert_eq!(m["final_score"].as_f64(), Some(0.0), "{m:#}");
         let penalties: Vec<&str> = m["penalties"]
             .as_array()
