@@ -429,15 +429,20 @@ impl Run {
             self.name
         );
         let included = statuses.iter().filter(|(_, s)| s == "included").count();
-        // Each recorded vector has its own inclusion block.
-        let blocks: Vec<i64> = sqlx::query_scalar(
-            "SELECT block FROM weight_submissions WHERE block IS NOT NULL ORDER BY block",
-        )
-        .fetch_all(&mut db)
-        .await
-        .expect("reading weight blocks");
+        // Each recorded vector was sent in its own block (its commit's, with commit-reveal) and
+        // applied in window order; commits of one epoch are revealed by the chain in one block.
+        let blocks: Vec<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT commit_block, block FROM weight_submissions ORDER BY win")
+                .fetch_all(&mut db)
+                .await
+                .expect("reading weight blocks");
+        let sent: Vec<i64> = blocks.iter().filter_map(|(c, b)| c.or(*b)).collect();
+        let applied: Vec<i64> = blocks.iter().filter_map(|(_, b)| *b).collect();
         assert!(
-            blocks.len() == included && blocks.windows(2).all(|p| p[0] < p[1]),
+            sent.len() == statuses.len()
+                && sent.windows(2).all(|p| p[0] < p[1])
+                && applied.len() == included
+                && applied.windows(2).all(|p| p[0] <= p[1]),
             "[{}] {blocks:?}",
             self.name
         );
