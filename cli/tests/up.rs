@@ -60,9 +60,7 @@ fn kiln_up_runs_six_windows_and_only_honest_miners_earn() {
     assert!((honest_weight - 1.0).abs() < 1e-6, "{summary:#}");
     // The chain's incentive, from the weights the chain revealed (commit-reveal v4 is on by
     // default): the honest miners hold it, the cheaters have none.
-    let honest_incentive: f64 = of("honest")
-        .map(|m| m["incentive"].as_f64().unwrap())
-        .sum();
+    let honest_incentive: f64 = of("honest").map(|m| m["incentive"].as_f64().unwrap()).sum();
     assert!(honest_incentive > 0.99, "{summary:#}");
     for (cheat, reason) in [
         ("random-data", "assigned-data check failed"),
