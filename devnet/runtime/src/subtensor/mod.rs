@@ -513,7 +513,7 @@ pub mod pallet {
         pub fn commit_timelocked_weights(
             origin: OriginFor<T>,
             netuid: u16,
-            commit: BoundedVec<u8, ConstU32<{ super::MAX_COMMIT_BYTES }>>,
+            commit: BoundedVec<u8, ConstU32<{ crate::subtensor::MAX_COMMIT_BYTES }>>,
             reveal_round: u64,
             commit_reveal_version: u16,
         ) -> DispatchResult {
@@ -535,7 +535,7 @@ pub mod pallet {
             origin: OriginFor<T>,
             netuid: u16,
             mecid: u8,
-            commit: BoundedVec<u8, ConstU32<{ super::MAX_COMMIT_BYTES }>>,
+            commit: BoundedVec<u8, ConstU32<{ crate::subtensor::MAX_COMMIT_BYTES }>>,
             reveal_round: u64,
             commit_reveal_version: u16,
         ) -> DispatchResult {
