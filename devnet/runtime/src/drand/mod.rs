@@ -23,8 +23,9 @@ pub const MAX_PULSES_PER_BLOCK: u64 = 50;
 pub const INHERENT_IDENTIFIER: sp_inherents::InherentIdentifier = *b"kilndrnd";
 
 /// The pulses the author of a block at unix time `now_ms` adds for `beacon`: the rounds after
-/// `LastStoredRound` that are due by then (the last [`MAX_PULSES_PER_BLOCK`] of them). Empty
-/// when `beacon` is not the chain's configured beacon. Reads the chain state it runs in.
+/// `LastStoredRound` that are due by then (the last [`MAX_PULSES_PER_BLOCK`] of them; on a chain
+/// with none yet, the current round only). Empty when `beacon` is not the chain's configured
+/// beacon. Reads the chain state it runs in.
 pub fn pulses_due<T: Config>(beacon: &kiln_drand::Beacon, now_ms: u64) -> Vec<Pulse> {
     let config = BeaconConfig::<T>::get();
     if config.public_key.as_slice() != beacon.public_key().as_slice() {
@@ -32,10 +33,13 @@ pub fn pulses_due<T: Config>(beacon: &kiln_drand::Beacon, now_ms: u64) -> Vec<Pu
         return Vec::new();
     }
     let due = config.clock().round_at(now_ms / 1000);
-    let first = LastStoredRound::<T>::get()
-        .saturating_add(1)
-        .max(due.saturating_sub(MAX_PULSES_PER_BLOCK - 1))
-        .max(1);
+    let last = LastStoredRound::<T>::get();
+    // A new chain starts at the current round; a resumed one catches up.
+    let first = if last == 0 {
+        due
+    } else {
+        (last + 1).max(due.saturating_sub(MAX_PULSES_PER_BLOCK - 1))
+    };
     (first..=due)
         .map(|round| Pulse::new(round, &beacon.sign(round)))
         .collect()
