@@ -36,7 +36,7 @@ pub fn pulses_due<T: Config>(beacon: &kiln_drand::Beacon, now_ms: u64) -> Vec<Pu
     let last = LastStoredRound::<T>::get();
     // A new chain starts at the current round; a resumed one catches up.
     let first = if last == 0 {
-        due
+        due.max(1)
     } else {
         (last + 1).max(due.saturating_sub(MAX_PULSES_PER_BLOCK - 1))
     };
