@@ -271,11 +271,12 @@ pub fn commit_hash(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn ctx() -> WeightsContext {
+    /// A validator's context on a subnet without commit-reveal.
+    pub(crate) fn ctx() -> WeightsContext {
         WeightsContext {
             netuid: 1,
             subnet_exists: true,

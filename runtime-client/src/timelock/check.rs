@@ -50,21 +50,8 @@ mod tests {
 
     fn ctx() -> WeightsContext {
         WeightsContext {
-            netuid: 1,
-            subnet_exists: true,
-            n: 4,
-            uid: Some(1),
-            is_owner_hotkey: false,
-            stake: 1_000,
-            stake_threshold: 0,
-            required_version_key: 0,
-            rate_limit: 0,
-            last_update: 0,
-            block: 100,
-            permit: true,
-            min_allowed_weights: 1,
-            max_weights_limit: u16::MAX,
             commit_reveal: true,
+            ..crate::weights::tests::ctx()
         }
     }
 

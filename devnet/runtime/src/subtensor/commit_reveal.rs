@@ -21,6 +21,35 @@ impl<T: Config> Pallet<T> {
         block / u64::from(Tempo::<T>::get(netuid).max(1))
     }
 
+    /// The committer's uid and the current block, once the weights rate limit allows a commit
+    /// (`HotKeyNotRegisteredInSubNet`, `CommittingWeightsTooFast`).
+    pub(crate) fn check_commit_rate(
+        netuid: u16,
+        hotkey: &T::AccountId,
+    ) -> Result<(u16, u64), DispatchError> {
+        let uid = Uids::<T>::get(netuid, hotkey).ok_or(Error::<T>::HotKeyNotRegisteredInSubNet)?;
+        let now: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
+        let prev = LastUpdate::<T>::get(netuid)
+            .get(usize::from(uid))
+            .copied()
+            .unwrap_or(0);
+        ensure!(
+            prev == 0 || now.saturating_sub(prev) >= WeightsSetRateLimit::<T>::get(netuid),
+            Error::<T>::CommittingWeightsTooFast
+        );
+        Ok((uid, now))
+    }
+
+    /// Records `now` as `uid`'s last weights update on `netuid`.
+    pub(crate) fn set_last_update(netuid: u16, uid: u16, now: u64) {
+        LastUpdate::<T>::mutate(netuid, |last| {
+            if last.len() <= usize::from(uid) {
+                last.resize(usize::from(uid) + 1, 0);
+            }
+            last[usize::from(uid)] = now;
+        });
+    }
+
     pub(crate) fn do_commit_weights(
         hotkey: T::AccountId,
         netuid: u16,
@@ -30,14 +59,7 @@ impl<T: Config> Pallet<T> {
             CommitRevealWeightsEnabled::<T>::get(netuid),
             Error::<T>::CommitRevealDisabled
         );
-        let uid = Uids::<T>::get(netuid, &hotkey).ok_or(Error::<T>::HotKeyNotRegisteredInSubNet)?;
-        let now: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
-        let mut last = LastUpdate::<T>::get(netuid);
-        let prev = last.get(usize::from(uid)).copied().unwrap_or(0);
-        ensure!(
-            prev == 0 || now.saturating_sub(prev) >= WeightsSetRateLimit::<T>::get(netuid),
-            Error::<T>::CommittingWeightsTooFast
-        );
+        let (uid, now) = Self::check_commit_rate(netuid, &hotkey)?;
         let epoch = Self::current_epoch(netuid);
         let expired_before = epoch.saturating_sub(RevealPeriodEpochs::<T>::get(netuid));
         let mut commits = WeightCommits::<T>::get(netuid, &hotkey).unwrap_or_default();
@@ -48,11 +70,7 @@ impl<T: Config> Pallet<T> {
         );
         commits.push_back((commit_hash, epoch, now, 0));
         WeightCommits::<T>::insert(netuid, &hotkey, commits);
-        if last.len() <= usize::from(uid) {
-            last.resize(usize::from(uid) + 1, 0);
-        }
-        last[usize::from(uid)] = now;
-        LastUpdate::<T>::insert(netuid, last);
+        Self::set_last_update(netuid, uid, now);
         Self::deposit_event(Event::WeightsCommitted(hotkey, netuid, commit_hash));
         Ok(())
     }

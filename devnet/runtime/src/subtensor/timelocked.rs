@@ -13,7 +13,6 @@ use alloc::vec::Vec;
 use codec::Decode;
 use frame_support::pallet_prelude::*;
 use kiln_drand::WeightsTlockPayload;
-use sp_runtime::SaturatedConversion;
 use sp_runtime::traits::{BlakeTwo256, Hash};
 
 /// Most unrevealed timelocked commits a hotkey may hold in one epoch.
@@ -59,14 +58,7 @@ impl<T: Config> Pallet<T> {
             commit_reveal_version == CommitRevealWeightsVersion::<T>::get(),
             Error::<T>::IncorrectCommitRevealVersion
         );
-        let uid = Uids::<T>::get(netuid, &who).ok_or(Error::<T>::HotKeyNotRegisteredInSubNet)?;
-        let now: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
-        let mut last = LastUpdate::<T>::get(netuid);
-        let prev = last.get(usize::from(uid)).copied().unwrap_or(0);
-        ensure!(
-            prev == 0 || now.saturating_sub(prev) >= WeightsSetRateLimit::<T>::get(netuid),
-            Error::<T>::CommittingWeightsTooFast
-        );
+        let (uid, now) = Self::check_commit_rate(netuid, &who)?;
         let epoch = Self::current_epoch(netuid);
         TimelockedWeightCommits::<T>::try_mutate(netuid, epoch, |commits| -> DispatchResult {
             ensure!(
@@ -83,11 +75,7 @@ impl<T: Config> Pallet<T> {
             ));
             Ok(())
         })?;
-        if last.len() <= usize::from(uid) {
-            last.resize(usize::from(uid) + 1, 0);
-        }
-        last[usize::from(uid)] = now;
-        LastUpdate::<T>::insert(netuid, last);
+        Self::set_last_update(netuid, uid, now);
         Ok(())
     }
 

@@ -115,12 +115,6 @@ impl Chain {
         }
     }
 
-    /// The current block number.
-    #[allow(dead_code)] // not every test binary asks
-    pub(crate) fn number(&self) -> u32 {
-        self.number
-    }
-
     pub(crate) fn read<R>(&mut self, f: impl FnOnce() -> R) -> R {
         self.ext.execute_with(f)
     }
