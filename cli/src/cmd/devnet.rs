@@ -49,12 +49,14 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             commit_reveal: args.commit_reveal,
             ..dev::fast_subnet(args.netuid, args.tempo)
         };
+        let mut genesis = dev::genesis_with_beacon(vec![subnet], &beacon);
+        genesis.aura.slot_duration_ms = args.block_time_ms;
         let node = spawn_with_beacon(
             NodeConfig {
                 port: args.port,
                 block_time_ms: args.block_time_ms,
                 instant: args.instant,
-                genesis: dev::genesis_with_beacon(vec![subnet], &beacon),
+                genesis,
                 state_file: args.state_file.clone(),
             },
             beacon,

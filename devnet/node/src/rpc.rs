@@ -272,6 +272,8 @@ fn register(m: &mut RpcModule<Arc<Shared>>) -> Result<(), jsonrpsee::core::Regis
             .map_err(|e| invalid_params(format!("{address}: {e:?}")))?;
         s.next_index(&who).map_err(call_error)
     })?;
+    // sc-rpc registers the short name too; Bittensor's SDK asks for it.
+    m.register_alias("account_nextIndex", "system_accountNextIndex")?;
     m.register_method("author_submitExtrinsic", |p: Params<'_>, s, _| {
         let xt: String = p.one()?;
         s.submit(unhex(&xt)?, None)

@@ -79,7 +79,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: Cow::Borrowed("kiln-devnet"),
     impl_name: Cow::Borrowed("kiln-devnet"),
     authoring_version: 1,
-    spec_version: 1,
+    spec_version: 2,
     impl_version: 1,
     apis: RUNTIME_API_VERSIONS,
     transaction_version: 1,
@@ -185,6 +185,11 @@ impl commitments::Config for Runtime {
     type Rules = SubnetCommitRules;
 }
 
+/// subtensor's `Aura` as clients see it: the block time constant.
+pub mod aura;
+
+impl aura::Config for Runtime {}
+
 /// Dev keys, dev genesis and extrinsic signing.
 pub mod dev;
 
@@ -200,6 +205,7 @@ construct_runtime!(
     pub enum Runtime {
         System: frame_system = 0,
         Timestamp: pallet_timestamp = 2,
+        Aura: aura = 3,
         Balances: pallet_balances = 5,
         TransactionPayment: pallet_transaction_payment = 6,
         SubtensorModule: subtensor = 7,
@@ -295,6 +301,14 @@ impl_runtime_apis! {
     }
 
     impl subnet_apis::NeuronInfoRuntimeApi<Block> for Runtime {
+        fn get_neurons(netuid: u16) -> Vec<subtensor::neurons::NeuronInfo<AccountId>> {
+            SubtensorModule::neurons(netuid)
+        }
+
+        fn get_neuron(netuid: u16, uid: u16) -> Option<subtensor::neurons::NeuronInfo<AccountId>> {
+            SubtensorModule::neuron_full(netuid, uid)
+        }
+
         fn get_neurons_lite(netuid: u16) -> Vec<subtensor::info::NeuronInfoLite<AccountId>> {
             SubtensorModule::neurons_lite(netuid)
         }
@@ -305,8 +319,61 @@ impl_runtime_apis! {
     }
 
     impl subnet_apis::SubnetInfoRuntimeApi<Block> for Runtime {
+        fn get_subnet_hyperparams_v3(netuid: u16) -> Option<Vec<subtensor::hyperparams::HyperparamEntry>> {
+            SubtensorModule::subnet_hyperparams_v3(netuid)
+        }
+
+        fn get_all_dynamic_info() -> Vec<Option<subtensor::dynamic::DynamicInfo<AccountId>>> {
+            SubtensorModule::all_dynamic_info()
+        }
+
         fn get_metagraph(netuid: u16) -> Option<subtensor::info::Metagraph<AccountId>> {
             SubtensorModule::metagraph(netuid)
+        }
+
+        fn get_mechagraph(netuid: u16, mecid: u8) -> Option<subtensor::info::Metagraph<AccountId>> {
+            if mecid == 0 { SubtensorModule::metagraph(netuid) } else { None }
+        }
+
+        fn get_dynamic_info(netuid: u16) -> Option<subtensor::dynamic::DynamicInfo<AccountId>> {
+            SubtensorModule::dynamic_info(netuid)
+        }
+
+        fn get_next_epoch_start_block(netuid: u16) -> Option<u64> {
+            SubtensorModule::next_epoch_start_block(netuid)
+        }
+    }
+
+    impl subnet_apis::StakeInfoRuntimeApi<Block> for Runtime {
+        fn get_stake_info_for_coldkey(coldkey_account: AccountId) -> Vec<subtensor::stake_info::StakeInfo<AccountId>> {
+            SubtensorModule::stake_infos(&coldkey_account)
+        }
+
+        fn get_stake_info_for_coldkeys(coldkey_accounts: Vec<AccountId>) -> Vec<(AccountId, Vec<subtensor::stake_info::StakeInfo<AccountId>>)> {
+            coldkey_accounts
+                .into_iter()
+                .map(|c| { let s = SubtensorModule::stake_infos(&c); (c, s) })
+                .collect()
+        }
+
+        fn get_stake_info_for_hotkey_coldkey_netuid(hotkey_account: AccountId, coldkey_account: AccountId, netuid: u16) -> Option<subtensor::stake_info::StakeInfo<AccountId>> {
+            SubtensorModule::stake_info(&hotkey_account, &coldkey_account, netuid)
+        }
+    }
+
+    impl subnet_apis::SubnetRegistrationRuntimeApi<Block> for Runtime {
+        fn get_network_registration_cost() -> u64 {
+            subtensor::NetworkMinLockCost::<Runtime>::get()
+        }
+    }
+
+    impl subnet_apis::SwapRuntimeApi<Block> for Runtime {
+        fn current_alpha_price(_netuid: u16) -> u64 {
+            subtensor::dynamic::ALPHA_PRICE_RAO
+        }
+
+        fn current_alpha_price_all() -> Vec<subtensor::dynamic::SubnetPrice> {
+            SubtensorModule::alpha_prices()
         }
     }
 

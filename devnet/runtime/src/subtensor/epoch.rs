@@ -72,6 +72,8 @@ impl<T: Config> Pallet<T> {
             emission,
         };
         LastMechansimStepBlock::<T>::insert(netuid, block);
+        LastEpochBlock::<T>::insert(netuid, block);
+        SubnetEpochIndex::<T>::mutate(netuid, |i| *i = i.saturating_add(1));
         let Ok(out) = epoch(&input) else {
             log::warn!(target: "kiln::epoch", "netuid {netuid}: inconsistent epoch inputs");
             return;

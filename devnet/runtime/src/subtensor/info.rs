@@ -197,8 +197,8 @@ fn compact<V: Copy + Default>(v: Vec<V>, n: u16) -> Vec<Compact<V>> {
 }
 
 /// A subnet's per-uid vectors, each read from storage once and sized to its uids.
-struct PerUid {
-    n: u16,
+pub(super) struct PerUid {
+    pub(super) n: u16,
     active: Vec<bool>,
     validator_permit: Vec<bool>,
     emission: Vec<u64>,
@@ -210,7 +210,7 @@ struct PerUid {
 }
 
 impl PerUid {
-    fn read<T: Config>(netuid: u16) -> Self {
+    pub(super) fn read<T: Config>(netuid: u16) -> Self {
         let n = SubnetworkN::<T>::get(netuid);
         Self {
             n,
@@ -245,7 +245,7 @@ impl<T: Config> Pallet<T> {
     }
 
     /// Neuron `uid` (below `v.n`) from its subnet's vectors.
-    fn neuron(netuid: u16, uid: u16, v: &PerUid) -> NeuronInfoLite<T::AccountId> {
+    pub(super) fn neuron(netuid: u16, uid: u16, v: &PerUid) -> NeuronInfoLite<T::AccountId> {
         let i = usize::from(uid);
         let hotkey = Keys::<T>::get(netuid, uid);
         let coldkey = Owner::<T>::get(&hotkey);

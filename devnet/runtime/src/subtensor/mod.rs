@@ -18,15 +18,25 @@
 #![allow(clippy::too_many_arguments)]
 
 mod commit_reveal;
+pub mod dynamic;
 mod epoch;
+pub mod fixed;
+pub mod hyperparams;
+pub mod identity;
 pub mod info;
 mod network;
+pub mod neurons;
+mod sdk_storage;
+mod stake;
+pub mod stake_info;
 mod timelocked;
 mod weights;
 
 pub use timelocked::{DEFAULT_COMMIT_REVEAL_VERSION, MAX_COMMIT_BYTES};
 
 pub use pallet::*;
+
+use frame_support::pallet_macros::import_section;
 
 /// Where timelocked commits get their round signatures.
 pub trait BeaconPulses {
@@ -57,6 +67,7 @@ pub struct AxonInfo {
     pub placeholder2: u8,
 }
 
+#[import_section(sdk_storage::sdk_storage)]
 #[frame_support::pallet]
 pub mod pallet {
     use super::AxonInfo;
@@ -402,6 +413,10 @@ pub mod pallet {
         NeedWaitingMoreBlocksToStarCall,
         IncorrectCommitRevealVersion,
         MechanismDoesNotExist,
+        /// The limit price is below the price the order would execute at.
+        SlippageTooHigh,
+        /// No part of the order executes within the limit price.
+        ZeroMaxStakeAmount,
     }
 
     /// A subnet created at genesis.
@@ -444,6 +459,7 @@ pub mod pallet {
             }
             for s in &self.subnets {
                 NetworksAdded::<T>::insert(s.netuid, true);
+                Pallet::<T>::init_subnet_metadata(s.netuid);
                 FirstEmissionBlockNumber::<T>::insert(s.netuid, 0);
                 Tempo::<T>::insert(s.netuid, s.tempo);
                 Burn::<T>::insert(s.netuid, s.burn);
@@ -452,7 +468,7 @@ pub mod pallet {
                 MinAllowedWeights::<T>::insert(s.netuid, s.min_allowed_weights);
                 SubnetOwner::<T>::insert(s.netuid, s.owner.clone());
                 SubnetOwnerHotkey::<T>::insert(s.netuid, s.owner_hotkey.clone());
-                Owner::<T>::insert(&s.owner_hotkey, s.owner.clone());
+                Pallet::<T>::set_owner(&s.owner_hotkey, &s.owner);
                 Pallet::<T>::append_neuron(s.netuid, &s.owner_hotkey, 0);
             }
         }
@@ -469,6 +485,8 @@ pub mod pallet {
             for netuid in nets.into_iter().filter(|n| Self::emits(*n, block)) {
                 Self::reveal_timelocked(netuid);
                 Self::maybe_run_epoch(netuid, block);
+                let since = block.saturating_sub(LastMechansimStepBlock::<T>::get(netuid));
+                BlocksSinceLastStep::<T>::insert(netuid, since);
             }
             Weight::zero()
         }
@@ -491,6 +509,51 @@ pub mod pallet {
                 return Err(Error::<T>::CommitRevealEnabled.into());
             }
             Self::do_set_weights(hotkey, netuid, dests, weights, version_key, true)
+        }
+
+        /// [`Self::set_weights`] for a mechanism of the subnet; this chain has only mechanism 0.
+        #[pallet::call_index(119)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn set_mechanism_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            mecid: u8,
+            dests: Vec<u16>,
+            weights: Vec<u16>,
+            version_key: u64,
+        ) -> DispatchResult {
+            ensure!(mecid == 0, Error::<T>::MechanismDoesNotExist);
+            Self::set_weights(origin, netuid, dests, weights, version_key)
+        }
+
+        /// [`Self::commit_weights`] for a mechanism (only mechanism 0 here; its commit hash is
+        /// the plain one, as subtensor's storage index of mechanism 0 is the netuid).
+        #[pallet::call_index(115)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn commit_mechanism_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            mecid: u8,
+            commit_hash: H256,
+        ) -> DispatchResult {
+            ensure!(mecid == 0, Error::<T>::MechanismDoesNotExist);
+            Self::commit_weights(origin, netuid, commit_hash)
+        }
+
+        /// [`Self::reveal_weights`] for a mechanism (only mechanism 0 here).
+        #[pallet::call_index(116)]
+        #[pallet::weight((Weight::from_parts(20_000_000, 0), DispatchClass::Normal, Pays::No))]
+        pub fn reveal_mechanism_weights(
+            origin: OriginFor<T>,
+            netuid: u16,
+            mecid: u8,
+            uids: Vec<u16>,
+            values: Vec<u16>,
+            salt: Vec<u16>,
+            version_key: u64,
+        ) -> DispatchResult {
+            ensure!(mecid == 0, Error::<T>::MechanismDoesNotExist);
+            Self::reveal_weights(origin, netuid, uids, values, salt, version_key)
         }
 
         /// Commits to a weight vector: `commit_hash` is BLAKE2-256 of the SCALE encoding of
@@ -575,31 +638,29 @@ pub mod pallet {
             amount_staked: u64,
         ) -> DispatchResult {
             let coldkey = ensure_signed(origin)?;
-            ensure!(NetworksAdded::<T>::get(netuid), Error::<T>::SubnetNotExists);
-            ensure!(
-                Owner::<T>::get(&hotkey) == coldkey,
-                Error::<T>::NonAssociatedColdKey
-            );
-            T::Currency::burn_from(
-                &coldkey,
-                amount_staked,
-                Preservation::Preserve,
-                Precision::Exact,
-                Fortitude::Polite,
-            )
-            .map_err(|_| Error::<T>::NotEnoughBalanceToStake)?;
-            TotalHotkeyAlpha::<T>::mutate(&hotkey, netuid, |s| {
-                *s = s.saturating_add(amount_staked)
-            });
-            Self::deposit_event(Event::StakeAdded(
+            Self::do_add_stake(coldkey, hotkey, netuid, amount_staked)
+        }
+
+        /// [`Self::add_stake`] that executes only at `limit_price` rao per alpha or better.
+        #[pallet::call_index(88)]
+        #[pallet::weight(Weight::from_parts(50_000_000, 0))]
+        pub fn add_stake_limit(
+            origin: OriginFor<T>,
+            hotkey: T::AccountId,
+            netuid: u16,
+            amount_staked: u64,
+            limit_price: u64,
+            allow_partial: bool,
+        ) -> DispatchResult {
+            let coldkey = ensure_signed(origin)?;
+            Self::do_add_stake_limit(
                 coldkey,
                 hotkey,
-                amount_staked,
-                amount_staked,
                 netuid,
-                0,
-            ));
-            Ok(())
+                amount_staked,
+                limit_price,
+                allow_partial,
+            )
         }
 
         /// Publishes the caller hotkey's endpoint on `netuid`.
@@ -681,7 +742,7 @@ pub mod pallet {
                 Fortitude::Polite,
             )
             .map_err(|_| Error::<T>::NotEnoughBalanceToStake)?;
-            Owner::<T>::insert(&hotkey, coldkey);
+            Self::set_owner(&hotkey, &coldkey);
             let block: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
             let uid = Self::append_neuron(netuid, &hotkey, block);
             Self::deposit_event(Event::NeuronRegistered(netuid, uid, hotkey));

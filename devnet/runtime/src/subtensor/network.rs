@@ -48,13 +48,14 @@ impl<T: Config> Pallet<T> {
 
         let block: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
         NetworksAdded::<T>::insert(netuid, true);
+        Self::init_subnet_metadata(netuid);
         TotalNetworks::<T>::mutate(|n| *n = n.saturating_add(1));
         NetworkRegisteredAt::<T>::insert(netuid, block);
         SubnetLocked::<T>::insert(netuid, lock);
         LastMechansimStepBlock::<T>::insert(netuid, block);
         SubnetOwner::<T>::insert(netuid, coldkey.clone());
         SubnetOwnerHotkey::<T>::insert(netuid, hotkey.clone());
-        Owner::<T>::insert(&hotkey, coldkey);
+        Self::set_owner(&hotkey, &coldkey);
         Self::append_neuron(netuid, &hotkey, block);
         Self::deposit_event(Event::NetworkAdded(netuid, DYNAMIC_MECHANISM));
         Ok(netuid)
