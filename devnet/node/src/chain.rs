@@ -2,6 +2,7 @@
 //! exported API, and read-only runtime calls at any kept block.
 
 use codec::{Decode, Encode};
+use kiln_devnet_runtime::shield::ShieldKeyPair;
 use kiln_devnet_runtime::{Header, Runtime, RuntimeGenesisConfig, api, drand};
 use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash, Header as _};
@@ -15,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 use thiserror::Error;
 
 /// States kept for calls at past blocks (a pruning node's window).
-pub const KEPT_STATES: usize = 4096;
+pub const KEPT_STATES: usize = 1024;
 
 /// Why a runtime call could not be answered.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -72,6 +73,8 @@ pub struct Chain {
     /// The drand beacon whose pulses the author adds to each block (the chain stores them only
     /// when it is the genesis `BeaconConfig`'s).
     beacon: kiln_drand::Beacon,
+    /// The key pair `MevShield` submissions are encrypted to (the genesis `NextKey`'s).
+    shield: ShieldKeyPair,
     blocks: Vec<StoredBlock>,
     by_hash: HashMap<H256, u32>,
     states: HashMap<H256, State>,
@@ -139,6 +142,7 @@ impl Chain {
         let hash = header.hash();
         let mut chain = Self {
             beacon: kiln_devnet_runtime::dev::beacon(),
+            shield: kiln_devnet_runtime::dev::shield_key(),
             blocks: Vec::new(),
             by_hash: HashMap::new(),
             states: HashMap::new(),
@@ -161,6 +165,7 @@ impl Chain {
         let best = blocks.last().map(|b| b.hash);
         let mut chain = Self {
             beacon: kiln_devnet_runtime::dev::beacon(),
+            shield: kiln_devnet_runtime::dev::shield_key(),
             by_hash: blocks.iter().map(|b| (b.hash, b.header.number)).collect(),
             blocks,
             states: HashMap::new(),
@@ -296,8 +301,15 @@ impl Chain {
         self.beacon = beacon;
     }
 
-    /// Authors the next block: the timestamp and beacon-pulse inherents, then each of `txs` in order (applied in
-    /// its own storage transaction, so a rejected one leaves no trace), then finalization.
+    /// Decrypts `MevShield` submissions with `shield` instead of the dev shield key (its
+    /// encapsulation key must be the genesis `NextKey`).
+    pub fn set_shield_key(&mut self, shield: ShieldKeyPair) {
+        self.shield = shield;
+    }
+
+    /// Authors the next block: the timestamp and beacon-pulse inherents, then each of `txs` in
+    /// order (applied in its own storage transaction, so a rejected one leaves no trace; a
+    /// `MevShield` carrier is followed by the extrinsic it decrypts to), then finalization.
     /// Returns the block and what happened to each transaction.
     pub fn author(
         &mut self,
@@ -317,7 +329,7 @@ impl Chain {
             Default::default(),
         );
         let (result, mut overlay) = with_state(state, || {
-            build_block(&header, txs, timestamp_ms, &self.beacon)
+            build_block(&header, txs, timestamp_ms, &self.beacon, &self.shield)
         });
         let (header, extrinsics, outcomes) = result?;
         // The block's state: the parent's trie plus this block's changes (the parent's stays
@@ -327,6 +339,9 @@ impl Chain {
             .map_err(|e| CallError::Panicked(format!("storage changes: {e}")))?;
         let mut post = state.clone();
         post.apply_transaction(changes.transaction_storage_root, changes.transaction);
+        // Consolidation leaves the trie nodes this block replaced at refcount zero; without a
+        // purge each kept state would carry every node of its history.
+        post.backend_storage_mut().purge();
         let block = StoredBlock {
             hash: header.hash(),
             header,
@@ -350,11 +365,56 @@ pub(crate) type State = InMemoryBackend<BlakeTwo256>;
 
 type Built = (Header, Vec<Vec<u8>>, Vec<TxOutcome>);
 
+/// Applies `tx` in its own storage transaction, kept only when the block includes it; what
+/// happened, and whether its call dispatched successfully.
+fn apply(tx: &[u8]) -> (TxOutcome, bool) {
+    sp_io::storage::start_transaction();
+    let applied = dispatch("BlockBuilder_apply_extrinsic", tx)
+        .and_then(|out| decode::<ApplyExtrinsicResult>("BlockBuilder_apply_extrinsic", &out));
+    let outcome = match &applied {
+        Ok(Ok(_)) => TxOutcome::Included,
+        Ok(Err(TransactionValidityError::Invalid(
+            InvalidTransaction::Future | InvalidTransaction::ExhaustsResources,
+        ))) => TxOutcome::Retry,
+        Ok(Err(e)) => TxOutcome::Dropped(*e),
+        Err(_) => TxOutcome::Dropped(TransactionValidityError::Invalid(
+            InvalidTransaction::Custom(255),
+        )),
+    };
+    if outcome == TxOutcome::Included {
+        sp_io::storage::commit_transaction();
+    } else {
+        sp_io::storage::rollback_transaction();
+    }
+    (outcome, matches!(applied, Ok(Ok(Ok(())))))
+}
+
+/// The extrinsic a successfully dispatched `MevShield` carrier decrypts to, applied right after
+/// it; `None` (logged) when `carrier` is no carrier, or its inner extrinsic cannot be decrypted
+/// or is refused.
+fn apply_unshielded(shield: &ShieldKeyPair, carrier: &[u8]) -> Option<Vec<u8>> {
+    let inner = match crate::shield::unshield(shield, carrier)? {
+        Ok(inner) => inner,
+        Err(e) => {
+            tracing::debug!(target: "kiln::devnet", error = %e, "skipped a shielded extrinsic");
+            return None;
+        }
+    };
+    match apply(&inner).0 {
+        TxOutcome::Included => Some(inner),
+        outcome => {
+            tracing::debug!(target: "kiln::devnet", ?outcome, "refused a shielded extrinsic");
+            None
+        }
+    }
+}
+
 fn build_block(
     header: &Header,
     txs: &[Vec<u8>],
     timestamp_ms: u64,
     beacon: &kiln_drand::Beacon,
+    shield: &ShieldKeyPair,
 ) -> Result<Built, CallError> {
     dispatch("Core_initialize_block", &header.encode())?;
     let mut data = sp_inherents::InherentData::new();
@@ -380,24 +440,12 @@ fn build_block(
     }
     let mut outcomes = Vec::with_capacity(txs.len());
     for tx in txs {
-        sp_io::storage::start_transaction();
-        let applied = dispatch("BlockBuilder_apply_extrinsic", tx)
-            .and_then(|out| decode::<ApplyExtrinsicResult>("BlockBuilder_apply_extrinsic", &out));
-        let outcome = match applied {
-            Ok(Ok(_)) => TxOutcome::Included,
-            Ok(Err(TransactionValidityError::Invalid(
-                InvalidTransaction::Future | InvalidTransaction::ExhaustsResources,
-            ))) => TxOutcome::Retry,
-            Ok(Err(e)) => TxOutcome::Dropped(e),
-            Err(_) => TxOutcome::Dropped(TransactionValidityError::Invalid(
-                InvalidTransaction::Custom(255),
-            )),
-        };
+        let (outcome, dispatched) = apply(tx);
         if outcome == TxOutcome::Included {
-            sp_io::storage::commit_transaction();
             body.push(tx.clone());
-        } else {
-            sp_io::storage::rollback_transaction();
+        }
+        if dispatched {
+            body.extend(apply_unshielded(shield, tx));
         }
         outcomes.push(outcome);
     }

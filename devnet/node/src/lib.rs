@@ -5,12 +5,14 @@
 //! - [`service`]: the pool, the block author and [`spawn`].
 //! - [`rpc`]: the legacy Substrate JSON-RPC methods.
 //! - [`persist`]: `--state-file`, saving and resuming the chain.
+//! - [`shield`]: `MevShield` ciphertexts, which the author decrypts into the block.
 
 pub mod chain;
 pub mod persist;
 pub mod rpc;
 pub mod service;
+pub mod shield;
 
 pub use chain::{CallError, Chain, ChainError, StoredBlock, TxOutcome};
 pub use persist::StateFileError;
-pub use service::{NodeConfig, NodeError, NodeHandle, spawn, spawn_with_beacon};
+pub use service::{NodeConfig, NodeError, NodeHandle, spawn, spawn_with_beacon, spawn_with_keys};

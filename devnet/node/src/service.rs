@@ -6,6 +6,7 @@ use crate::chain::{Chain, ChainError, StoredBlock, TxOutcome};
 use crate::persist::{self, StateFileError};
 use crate::rpc;
 use codec::Decode;
+use kiln_devnet_runtime::shield::ShieldKeyPair;
 use kiln_devnet_runtime::{Header, RuntimeGenesisConfig, UncheckedExtrinsic};
 use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash};
@@ -312,6 +313,16 @@ pub async fn spawn_with_beacon(
     config: NodeConfig,
     beacon: kiln_drand::Beacon,
 ) -> Result<NodeHandle, NodeError> {
+    spawn_with_keys(config, beacon, kiln_devnet_runtime::dev::shield_key()).await
+}
+
+/// [`spawn`] with another beacon and `MevShield` key pair (their public keys must be the
+/// genesis `Drand.BeaconConfig`'s and `MevShield.NextKey`).
+pub async fn spawn_with_keys(
+    config: NodeConfig,
+    beacon: kiln_drand::Beacon,
+    shield: ShieldKeyPair,
+) -> Result<NodeHandle, NodeError> {
     let mut chain = Chain::new(&config.genesis)?;
     if let Some(path) = config.state_file.as_deref().filter(|p| p.exists()) {
         chain = persist::resume(path, &chain)?;
@@ -324,6 +335,7 @@ pub async fn spawn_with_beacon(
         );
     }
     chain.set_beacon(beacon);
+    chain.set_shield_key(shield);
     let (heads, _) = broadcast::channel(1024);
     let shared = Arc::new(Shared {
         chain: Mutex::new(chain),

@@ -1,5 +1,6 @@
-//! Development helpers: dev keys (`//Alice` …), a dev genesis, and signing an extrinsic the way
-//! subxt does (immortal, tip 0, metadata hash disabled). Used by the devnet node and by tests.
+//! Development helpers: dev keys (`//Alice` …, the dev beacon and shield keys), a dev genesis,
+//! and signing an extrinsic the way subxt does (immortal unless asked, tip 0, metadata hash
+//! disabled). Used by the devnet node and by tests.
 
 use crate::{
     AccountId, RuntimeCall, RuntimeGenesisConfig, SignedPayload, TAO, TxExtension,
@@ -55,12 +56,23 @@ pub fn beacon_config(beacon: &kiln_drand::Beacon) -> crate::drand::BeaconConfigu
     )
 }
 
-/// Dev accounts funded, Alice as sudo, `subnets` created, the dev beacon configured.
+/// The dev shield key's seed. Public like the dev beacon's: anyone can decrypt what is
+/// submitted through `MevShield` on a devnet with this key.
+pub const DEV_SHIELD_SEED: &[u8] = b"kiln devnet shield";
+
+/// The dev block author's ML-KEM-768 key pair (`MevShield.NextKey` is its encapsulation key).
+pub fn shield_key() -> crate::shield::ShieldKeyPair {
+    crate::shield::ShieldKeyPair::from_seed(DEV_SHIELD_SEED)
+}
+
+/// Dev accounts funded, Alice as sudo, `subnets` created, the dev beacon and dev shield key
+/// configured.
 pub fn genesis(subnets: Vec<subtensor::GenesisSubnet<AccountId>>) -> RuntimeGenesisConfig {
     genesis_with_beacon(subnets, &beacon())
 }
 
-/// [`genesis`] with another beacon.
+/// [`genesis`] with another beacon (the shield key stays [`shield_key`]'s: set
+/// `mev_shield.key` to another's).
 pub fn genesis_with_beacon(
     subnets: Vec<subtensor::GenesisSubnet<AccountId>>,
     beacon: &kiln_drand::Beacon,
@@ -68,6 +80,10 @@ pub fn genesis_with_beacon(
     RuntimeGenesisConfig {
         drand: crate::drand::GenesisConfig {
             beacon: beacon_config(beacon),
+            ..Default::default()
+        },
+        mev_shield: crate::shield::GenesisConfig {
+            key: shield_key().encapsulation_key(),
             ..Default::default()
         },
         balances: pallet_balances::GenesisConfig {
@@ -117,12 +133,33 @@ pub fn signed_as(
     call: RuntimeCall,
     nonce: u32,
 ) -> UncheckedExtrinsic {
+    sign(signer, who, call, nonce, Era::Immortal)
+}
+
+/// Like [`signed`], but valid only in `era` (`MevShield` carriers are mortal); the era's birth
+/// block must be in the chain's `System.BlockHash`.
+pub fn signed_with_era(
+    signer: &sr25519::Pair,
+    call: RuntimeCall,
+    nonce: u32,
+    era: Era,
+) -> UncheckedExtrinsic {
+    sign(signer, AccountId::from(signer.public()), call, nonce, era)
+}
+
+fn sign(
+    signer: &sr25519::Pair,
+    who: AccountId,
+    call: RuntimeCall,
+    nonce: u32,
+    era: Era,
+) -> UncheckedExtrinsic {
     let ext: TxExtension = (
         frame_system::CheckNonZeroSender::new(),
         frame_system::CheckSpecVersion::new(),
         frame_system::CheckTxVersion::new(),
         frame_system::CheckGenesis::new(),
-        frame_system::CheckMortality::from(Era::Immortal),
+        frame_system::CheckMortality::from(era),
         crate::check_nonce::CheckNonce(nonce),
         frame_system::CheckWeight::new(),
         pallet_transaction_payment::ChargeTransactionPayment::from(0),

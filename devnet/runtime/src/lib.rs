@@ -6,7 +6,7 @@
 //! [`api::dispatch`], the byte-level twin of a wasm runtime's exports.
 //!
 //! Present: `System` (0), `Timestamp` (2), `Balances` (5), `TransactionPayment` (6),
-//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]), `AdminUtils` (19, see [`admin`]), `Drand` (26, see [`drand`]);
+//! `SubtensorModule` (7, see [`subtensor`]), `Sudo` (12), `Commitments` (18, see [`commitments`]), `AdminUtils` (19, see [`admin`]), `Drand` (26, see [`drand`]), `MevShield` (30, see [`shield`]);
 //! subtensor's `NeuronInfoRuntimeApi` and `SubnetInfoRuntimeApi` (see [`subnet_apis`]).
 
 // FRAME's macros generate public items without docs and with crate-visible helpers.
@@ -79,7 +79,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: Cow::Borrowed("kiln-devnet"),
     impl_name: Cow::Borrowed("kiln-devnet"),
     authoring_version: 1,
-    spec_version: 2,
+    spec_version: 4,
     impl_version: 1,
     apis: RUNTIME_API_VERSIONS,
     transaction_version: 1,
@@ -164,6 +164,11 @@ pub mod drand;
 
 impl drand::Config for Runtime {}
 
+/// subtensor's MEV shield: encrypted submissions the block author decrypts.
+pub mod shield;
+
+impl shield::Config for Runtime {}
+
 /// subtensor's neuron and metagraph runtime APIs.
 pub mod subnet_apis;
 
@@ -213,6 +218,7 @@ construct_runtime!(
         Commitments: commitments = 18,
         AdminUtils: admin = 19,
         Drand: drand = 26,
+        MevShield: shield = 30,
     }
 );
 

@@ -118,13 +118,15 @@ fn metadata_v16_names_pallets_as_subtensor() {
         [
             ("System", 0),
             ("Timestamp", 2),
+            ("Aura", 3),
             ("Balances", 5),
             ("TransactionPayment", 6),
             ("SubtensorModule", 7),
             ("Sudo", 12),
             ("Commitments", 18),
             ("AdminUtils", 19),
-            ("Drand", 26)
+            ("Drand", 26),
+            ("MevShield", 30)
         ]
     );
     let extensions = &m.extrinsic.transaction_extensions_by_version[&0];

@@ -28,6 +28,8 @@ const NEWER_SUBTENSOR_ONLY: &[&str] = &[
     "SubtensorModule.SubnetEpochIndex",
     "SubtensorModule.LastEpochBlock",
     "SubtensorModule.PendingEpochAt",
+    "SubtensorModule.SubnetEpochConsensus",
+    "SubtensorModule.CollateralLockShare",
     "SubnetInfoRuntimeApi.get_subnet_hyperparams_v3",
     "SubnetInfoRuntimeApi.get_next_epoch_start_block",
 ];

@@ -91,6 +91,18 @@ pub mod pallet {
     #[pallet::storage]
     pub type LastCommitment<T: Config> =
         StorageDoubleMap<_, Identity, u16, Twox64Concat, T::AccountId, u32, OptionQuery>;
+    /// Timelocked commitments once revealed: (data, reveal block). The devnet does not reveal
+    /// timelocked commitments, so this stays empty; clients read it with every metagraph.
+    #[pallet::storage]
+    pub type RevealedCommitments<T: Config> = StorageDoubleMap<
+        _,
+        Identity,
+        u16,
+        Twox64Concat,
+        T::AccountId,
+        Vec<(Vec<u8>, u64)>,
+        OptionQuery,
+    >;
     /// Space used this epoch.
     #[pallet::storage]
     pub type UsedSpaceOf<T: Config> =

@@ -68,10 +68,15 @@ fn compact_bytes(b: Vec<u8>) -> Vec<Compact<u8>> {
 }
 
 impl<T: Config> Pallet<T> {
-    /// Metadata a new subnet gets (token symbol, dynamic mechanism).
+    /// Metadata a new subnet gets (token symbol, dynamic mechanism), and its tempo, burn and uid
+    /// limit stored explicitly, as subtensor does, so clients that list them by iterating the
+    /// maps see every subnet.
     pub(crate) fn init_subnet_metadata(netuid: u16) {
         TokenSymbol::<T>::insert(netuid, symbol_for(netuid));
         SubnetMechanism::<T>::insert(netuid, 1);
+        Tempo::<T>::insert(netuid, Tempo::<T>::get(netuid));
+        Burn::<T>::insert(netuid, Burn::<T>::get(netuid));
+        MaxAllowedUids::<T>::insert(netuid, MaxAllowedUids::<T>::get(netuid));
     }
 
     /// The subnet's pool view, if it exists.

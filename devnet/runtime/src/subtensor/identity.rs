@@ -1,4 +1,4 @@
-//! subtensor's identity records and root-claim choice: storage types the devnet declares so
+//! subtensor's identity records, root-claim choice and epoch consensus mode: storage types the devnet declares so
 //! clients that read them find them (nothing on the devnet sets an identity).
 
 use alloc::collections::BTreeSet;
@@ -60,4 +60,14 @@ pub enum RootClaimTypeEnum {
         /// The subnets.
         subnets: BTreeSet<u16>,
     },
+}
+
+/// How a subnet's epoch turns weights into incentive (`SubnetEpochConsensus`).
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, Debug, Default, PartialEq, Eq)]
+pub enum EpochConsensus {
+    /// Yuma consensus.
+    #[default]
+    Yuma,
+    /// Weights pass through unchanged.
+    Null,
 }

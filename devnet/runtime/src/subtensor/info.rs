@@ -2,8 +2,9 @@
 //! SCALE shapes (field names, order, compact encodings; checked against finney's metadata by
 //! `tests/finney_shape.rs`), read from this pallet's storage.
 //!
-//! Fields for mechanisms the devnet does not have (the subnet pool and its prices, PoW
-//! difficulty, identities, root stake, the Prometheus endpoint) are zero or empty; `rank`,
+//! The pool fields are the devnet's 1:1 pool ([`super::dynamic`]); fields for mechanisms the
+//! devnet does not have (PoW difficulty, identities, root stake, the Prometheus endpoint) are
+//! zero or empty; `rank`,
 //! `trust` and `pruning_score` are zero as on subtensor, which no longer computes them.
 
 use super::AxonInfo;
@@ -288,10 +289,11 @@ impl<T: Config> Pallet<T> {
             .collect();
         let zeros = |k: &Vec<T::AccountId>| k.iter().map(|h| (h.clone(), Compact(0))).collect();
         let burn = Burn::<T>::get(netuid);
+        let pool = Self::dynamic_info(netuid)?;
         Some(Metagraph {
             netuid: Compact(netuid),
-            name: Vec::new(),
-            symbol: Vec::new(),
+            name: pool.subnet_name,
+            symbol: pool.token_symbol,
             identity: None,
             network_registered_at: Compact(NetworkRegisteredAt::<T>::get(netuid)),
             owner_hotkey: SubnetOwnerHotkey::<T>::get(netuid),
@@ -301,16 +303,18 @@ impl<T: Config> Pallet<T> {
             last_step: Compact(last_step),
             blocks_since_last_step: Compact(block.saturating_sub(last_step)),
             subnet_emission: Compact(0),
-            alpha_in: Compact(0),
-            alpha_out: Compact(0),
-            tao_in: Compact(0),
-            alpha_out_emission: Compact(0),
+            alpha_in: pool.alpha_in,
+            alpha_out: pool.alpha_out,
+            tao_in: pool.tao_in,
+            alpha_out_emission: pool.alpha_out_emission,
             alpha_in_emission: Compact(0),
             tao_in_emission: Compact(0),
             pending_alpha_emission: Compact(0),
             pending_root_emission: Compact(0),
             subnet_volume: Compact(0),
-            moving_price: FixedBits::default(),
+            moving_price: FixedBits {
+                bits: pool.moving_price.bits,
+            },
             rho: Compact(RHO),
             kappa: Compact(Kappa::<T>::get(netuid)),
             min_allowed_weights: Compact(MinAllowedWeights::<T>::get(netuid)),

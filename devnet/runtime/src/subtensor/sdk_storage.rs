@@ -25,6 +25,16 @@ mod sdk_storage {
         1000
     }
 
+    #[pallet::extra_constants]
+    impl<T: Config> Pallet<T> {
+        /// Blocks between a subnet's registration and its `start_call` for new chains (the
+        /// devnet's `StartCallDelay` starts at 0).
+        #[allow(non_snake_case)]
+        pub fn InitialStartCallDelay() -> u64 {
+            0
+        }
+    }
+
     /// Each subnet's token symbol (UTF-8).
     #[pallet::storage]
     pub type TokenSymbol<T> = StorageMap<_, Identity, u16, Vec<u8>, ValueQuery, DefaultTokenSymbol>;
@@ -39,6 +49,9 @@ mod sdk_storage {
     #[pallet::storage]
     pub type SubnetEmaTaoFlow<T> =
         StorageMap<_, Identity, u16, (u64, super::fixed::I64F64), OptionQuery>;
+    /// TAO injected into the subnet's pool per block (none: the devnet has no pools).
+    #[pallet::storage]
+    pub type SubnetTaoInEmission<T> = StorageMap<_, Identity, u16, u64, ValueQuery>;
     /// Whether the subnet emits.
     #[pallet::storage]
     pub type SubnetEmissionEnabled<T> = StorageMap<_, Identity, u16, bool, ValueQuery, DefaultTrue>;
@@ -60,6 +73,14 @@ mod sdk_storage {
     /// Blocks since the subnet's last epoch.
     #[pallet::storage]
     pub type BlocksSinceLastStep<T> = StorageMap<_, Identity, u16, u64, ValueQuery>;
+    /// How the subnet's epoch turns weights into incentive (Yuma on the devnet).
+    #[pallet::storage]
+    pub type SubnetEpochConsensus<T> =
+        StorageMap<_, Identity, u16, super::identity::EpochConsensus, ValueQuery>;
+    /// Share of the registration price locked as miner collateral (u16::MAX = 100%; none on
+    /// the devnet, which has no collateral).
+    #[pallet::storage]
+    pub type CollateralLockShare<T> = StorageMap<_, Identity, u16, u16, ValueQuery>;
     /// Each coldkey's hotkeys.
     #[pallet::storage]
     pub type OwnedHotkeys<T: Config> =
