@@ -378,8 +378,17 @@ async def cli(report: Report, url: str) -> None:
         check(isinstance(graph, dict) and graph.get("hotkeys"), f"no hotkeys in {graph!r:.200}")
         return graph, f"{detail}, {len(graph['hotkeys'])} neurons"
 
+    async def subnets_hyperparameters():
+        args = ["subnets", "hyperparameters", str(GENESIS_NETUID), "--network", url]
+        params, detail = await run_btcli(args, home, 60)
+        check(isinstance(params, dict) and params.get("tempo") == TEMPO, f"{params!r:.200}")
+        return params, f"{detail}, {len(params)} parameters"
+
     await report.step("btcli subnets list", subnets_list, timeout=70)
     await report.step(f"btcli subnets metagraph {GENESIS_NETUID}", subnets_metagraph, timeout=70)
+    await report.step(
+        f"btcli subnets hyperparameters {GENESIS_NETUID}", subnets_hyperparameters, timeout=70
+    )
 
 
 async def main(url: str) -> int:

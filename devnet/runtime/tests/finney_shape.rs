@@ -30,6 +30,7 @@ const NEWER_SUBTENSOR_ONLY: &[&str] = &[
     "SubtensorModule.PendingEpochAt",
     "SubtensorModule.SubnetEpochConsensus",
     "SubtensorModule.CollateralLockShare",
+    "SubtensorModule.CollateralDrainRatio",
     "SubnetInfoRuntimeApi.get_subnet_hyperparams_v3",
     "SubnetInfoRuntimeApi.get_next_epoch_start_block",
 ];

@@ -8,8 +8,8 @@ use kiln_devnet_runtime::{Runtime, VERSION};
 
 /// The spec version and the BLAKE2-256 of the V15 metadata it names.
 const PINNED: (u32, &str) = (
-    4,
-    "02bb4829dbba9263003bfbfd8e766b082adcbb7ec24239916198f0392a7e8ee5",
+    5,
+    "1b04a19d7f4f5464b67fb44846503e19bfc8ef6bf80218cd405ee0af327fc7f3",
 );
 
 #[test]

@@ -35,6 +35,45 @@ mod sdk_storage {
         }
     }
 
+    #[pallet::type_value]
+    pub fn DefaultMaxDifficulty() -> u64 {
+        u64::MAX / 4
+    }
+    #[pallet::type_value]
+    pub fn DefaultImmuneOwnerUidsLimit() -> u16 {
+        1
+    }
+    #[pallet::type_value]
+    pub fn DefaultRho() -> u16 {
+        10
+    }
+
+    // Hyperparameters of mechanisms the devnet does not run (difficulty adjustment, PoW,
+    // Yuma 3, collateral), at subtensor's defaults, for clients that list every one.
+    /// Weight of the previous value in the difficulty adjustment.
+    #[pallet::storage]
+    pub type AdjustmentAlpha<T> = StorageMap<_, Identity, u16, u64, ValueQuery>;
+    /// Highest PoW difficulty.
+    #[pallet::storage]
+    pub type MaxDifficulty<T> = StorageMap<_, Identity, u16, u64, ValueQuery, DefaultMaxDifficulty>;
+    /// Whether PoW registration is open.
+    #[pallet::storage]
+    pub type NetworkPowRegistrationAllowed<T> = StorageMap<_, Identity, u16, bool, ValueQuery>;
+    /// Owner uids immune from pruning.
+    #[pallet::storage]
+    pub type ImmuneOwnerUidsLimit<T> =
+        StorageMap<_, Identity, u16, u16, ValueQuery, DefaultImmuneOwnerUidsLimit>;
+    /// Yuma's incentive steepness.
+    #[pallet::storage]
+    pub type Rho<T> = StorageMap<_, Identity, u16, u16, ValueQuery, DefaultRho>;
+    /// Whether the subnet runs Yuma 3.
+    #[pallet::storage]
+    pub type Yuma3On<T> = StorageMap<_, Blake2_128Concat, u16, bool, ValueQuery>;
+    /// Share of locked collateral drained per epoch.
+    #[pallet::storage]
+    pub type CollateralDrainRatio<T> =
+        StorageMap<_, Identity, u16, super::fixed::U64F64, ValueQuery>;
+
     /// Each subnet's token symbol (UTF-8).
     #[pallet::storage]
     pub type TokenSymbol<T> = StorageMap<_, Identity, u16, Vec<u8>, ValueQuery, DefaultTokenSymbol>;
