@@ -455,3 +455,39 @@ fn build_block(
     )?;
     Ok((header, body, outcomes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trie node entries held by the best block's state, dead ones (refcount zero) included.
+    fn nodes(chain: &Chain) -> usize {
+        let mut db = chain.states[&chain.best().hash].backend_storage().clone();
+        db.drain().len()
+    }
+
+    #[test]
+    fn a_kept_state_holds_only_its_own_trie_nodes() {
+        let genesis =
+            kiln_devnet_runtime::dev::genesis(vec![kiln_devnet_runtime::dev::fast_subnet(1, 10)]);
+        let mut chain = Chain::new(&genesis).unwrap();
+        // Before the beacon's genesis: no pulses, so the state grows only by `System.BlockHash`.
+        let author = |chain: &mut Chain, n: u64| {
+            chain.author(&[], n * 250).unwrap();
+        };
+        for n in 1..=50 {
+            author(&mut chain, n);
+        }
+        let at_50 = nodes(&chain);
+        for n in 51..=250 {
+            author(&mut chain, n);
+        }
+        let grown = nodes(&chain) - at_50;
+        // Each block adds one `BlockHash` entry (a leaf and, now and then, a branch); without
+        // the purge every block's replaced nodes (header fields, events, epochs) stayed too.
+        assert!(
+            grown <= 2 * 200,
+            "{grown} nodes more after 200 blocks (from {at_50})"
+        );
+    }
+}
