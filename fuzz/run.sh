@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}
-for target in artifact_decode commitment_parse manifest_parse registration_decode aggregation_decode timelock_decrypt; do
+for target in artifact_decode commitment_parse manifest_parse registration_decode aggregation_decode timelock_decrypt shield_decrypt; do
   mkdir -p "corpus/$target"
   echo "fuzz: $target for ${secs}s"
   cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \

@@ -82,7 +82,7 @@ fn shielded(
 }
 
 fn seal_in_rust(key: &[u8], inner: &[u8]) -> Vec<u8> {
-    kiln_devnet::shield::encrypt(key, inner, [42; 32], [7; 24]).unwrap()
+    kiln_shield::encrypt(key, inner, [42; 32], [7; 24]).unwrap()
 }
 
 /// The events of block `b`'s extrinsic `index`.
@@ -183,7 +183,7 @@ fn lands_after_its_carrier(node: &NodeHandle, carrier: Vec<u8>, inner: &[u8], am
 async fn a_shielded_transfer_executes_right_after_its_carrier() {
     let node = node().await;
     let key = next_key(&node);
-    assert_eq!(key, dev::shield_key().encapsulation_key().into_inner());
+    assert_eq!(key, dev::shield_key().encapsulation_key());
     let (_, bob) = dev::key("//Bob");
     for amount in [3 * TAO, 4 * TAO] {
         let (carrier, inner) = shielded(&node, "//Alice", transfer(&bob, amount), 1, seal_in_rust);
@@ -282,7 +282,7 @@ async fn the_sdks_own_encryption_opens_on_the_devnet() {
         sealed.clone()
     });
     assert_eq!(
-        kiln_devnet::shield::decrypt(&dev::shield_key(), &sealed),
+        kiln_shield::decrypt(&dev::shield_key(), &sealed),
         Ok(inner.clone())
     );
     lands_after_its_carrier(&node, carrier, &inner, 5 * TAO);

@@ -83,7 +83,8 @@ pub fn genesis_with_beacon(
             ..Default::default()
         },
         mev_shield: crate::shield::GenesisConfig {
-            key: shield_key().encapsulation_key(),
+            key: crate::shield::ShieldEncKey::try_from(shield_key().encapsulation_key())
+                .expect("an ML-KEM-768 key fits the bound"),
             ..Default::default()
         },
         balances: pallet_balances::GenesisConfig {

@@ -1,16 +1,15 @@
 //! `MevShield` (index 30): subtensor's MEV shield as clients see it. Users read `NextKey` (an
 //! ML-KEM-768 encapsulation key), encrypt a signed extrinsic to it and submit the ciphertext
 //! with `submit_encrypted`; the block author decrypts it and applies the inner extrinsic right
-//! after the carrier, in the same block (the node does that: `kiln-devnet`'s `shield` module).
+//! after the carrier, in the same block (the node does that: `kiln-devnet`'s `shield` module,
+//! with the cryptography of `kiln-shield`).
 //!
 //! On finney each author announces a fresh key every block and the keys move through the
 //! `NextKey` → `PendingKey` → `CurrentKey` pipeline. The devnet has one author with one fixed
 //! key pair ([`ShieldKeyPair`]): the genesis puts its encapsulation key in all three items, and
 //! only the expiry blocks advance, as finney's rotation sets them.
 
-mod key;
-
-pub use key::{MLKEM768_ENC_KEY_LEN, ShieldKeyPair};
+pub use kiln_shield::{MLKEM768_ENC_KEY_LEN, ShieldKeyPair};
 pub use pallet::*;
 
 use frame_support::BoundedVec;

@@ -1,9 +1,8 @@
 //! The block author's ML-KEM-768 key pair.
 
-use super::ShieldEncKey;
 use ml_kem::kem::{DecapsulationKey, EncapsulationKey};
 use ml_kem::{B32, EncodedSizeUser, KemCore, MlKem768, MlKem768Params};
-use sp_io::hashing::{blake2_256, twox_128};
+use sp_crypto_hashing::{blake2_256, twox_128};
 
 /// Length of an ML-KEM-768 encapsulation key.
 pub const MLKEM768_ENC_KEY_LEN: usize = 1184;
@@ -37,9 +36,8 @@ impl ShieldKeyPair {
     }
 
     /// The encapsulation key's bytes, as `MevShield.NextKey` holds them.
-    pub fn encapsulation_key(&self) -> ShieldEncKey {
-        let bytes = self.encapsulation.as_bytes().to_vec();
-        ShieldEncKey::try_from(bytes).expect("1184 bytes fit the bound")
+    pub fn encapsulation_key(&self) -> Vec<u8> {
+        self.encapsulation.as_bytes().to_vec()
     }
 
     /// `twox_128` of the encapsulation key: the prefix of a ciphertext made for this key.
