@@ -335,14 +335,15 @@ async def validator(report: Report, client, keys: SimpleNamespace, netuid, miner
             graph = await client.subnets.metagraph(netuid, commitments=False)
             incentive = graph.neuron(miner_uid).incentive
             dividends = graph.neuron(uid).dividends
-            if incentive > 0 and dividends > 0:
+            emission = graph.neuron(miner_uid).emission
+            if incentive > 0 and dividends > 0 and emission.rao > 0:
                 return graph, (
                     f"epoch at block {event.block}: miner incentive {incentive:.4f}, "
-                    f"validator dividends {dividends:.4f}"
+                    f"validator dividends {dividends:.4f}, miner emission {emission}"
                 )
         raise AssertionError(
             f"after {MAX_EPOCHS_FOR_SCORES} epochs: miner incentive {incentive}, "
-            f"validator dividends {dividends}"
+            f"validator dividends {dividends}, miner emission {emission}"
         )
 
     async def weights_back():

@@ -57,6 +57,19 @@ pub struct StoredBlock {
     pub hash: H256,
 }
 
+impl StoredBlock {
+    /// The block's SCALE encoding (header, then the extrinsics as a vector), as
+    /// `Core_execute_block` takes it.
+    pub fn encoded(&self) -> Vec<u8> {
+        let mut out = self.header.encode();
+        codec::Compact(self.extrinsics.len() as u32).encode_to(&mut out);
+        for xt in &self.extrinsics {
+            out.extend_from_slice(xt);
+        }
+        out
+    }
+}
+
 /// What happened to a pool transaction when a block was authored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxOutcome {

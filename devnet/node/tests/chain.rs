@@ -1,8 +1,8 @@
 //! The node's chain: authoring blocks through the runtime's API, pool outcomes, validation, and
 //! runtime panics reported as errors.
 
-use codec::{Compact, Encode};
-use kiln_devnet::{CallError, Chain, StoredBlock, TxOutcome};
+use codec::Encode;
+use kiln_devnet::{CallError, Chain, TxOutcome};
 use kiln_devnet_runtime::{AccountId, Runtime, RuntimeCall, TAO, dev};
 use sp_runtime::MultiAddress;
 use sp_runtime::transaction_validity::{InvalidTransaction, TransactionValidityError};
@@ -12,16 +12,6 @@ fn transfer(to: &AccountId, value: u64) -> RuntimeCall {
         dest: MultiAddress::Id(to.clone()),
         value,
     })
-}
-
-/// A block's SCALE encoding: header, then the extrinsics as a vector.
-fn encode_block(b: &StoredBlock) -> Vec<u8> {
-    let mut out = b.header.encode();
-    Compact(b.extrinsics.len() as u32).encode_to(&mut out);
-    for xt in &b.extrinsics {
-        out.extend_from_slice(xt);
-    }
-    out
 }
 
 fn free(chain: &Chain, who: &AccountId) -> u64 {
@@ -61,11 +51,7 @@ fn authors_blocks_whose_roots_verify() {
     for n in 1..=2 {
         let b = chain.block_by_number(n).unwrap().clone();
         chain
-            .call(
-                b.header.parent_hash,
-                "Core_execute_block",
-                &encode_block(&b),
-            )
+            .call(b.header.parent_hash, "Core_execute_block", &b.encoded())
             .unwrap_or_else(|e| panic!("block {n} does not re-execute: {e}"));
     }
 

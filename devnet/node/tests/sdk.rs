@@ -14,23 +14,12 @@ use kiln_devnet_runtime::dev;
 use std::path::Path;
 use std::process::Command;
 
-fn python() -> Option<String> {
-    match std::env::var("KILN_BITTENSOR_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var_os("KILN_REQUIRE_BITTENSOR_SDK").is_none(),
-                "KILN_REQUIRE_BITTENSOR_SDK is set but KILN_BITTENSOR_PYTHON is not"
-            );
-            eprintln!("SKIPPED: set KILN_BITTENSOR_PYTHON to a Python with bittensor==11.3.0");
-            None
-        }
-    }
-}
+#[path = "support/sdk_python.rs"]
+mod sdk_python;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bittensor_sdk_and_btcli_work_unmodified() {
-    let Some(python) = python() else {
+    let Some(python) = sdk_python::python() else {
         return;
     };
     let node = spawn(NodeConfig {

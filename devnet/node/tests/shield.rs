@@ -8,13 +8,16 @@
 //! Python with `bittensor==11.3.0` in `KILN_BITTENSOR_PYTHON`; without it the test says so and
 //! passes, unless `KILN_REQUIRE_BITTENSOR_SDK` is set, as in CI, where it fails.
 
-use codec::{Compact, Encode};
+use codec::Encode;
 use kiln_devnet::{NodeConfig, NodeHandle, StoredBlock, spawn};
 use kiln_devnet_runtime::{AccountId, Runtime, RuntimeCall, RuntimeEvent, TAO, dev, shield};
 use sp_runtime::generic::Era;
 use sp_runtime::traits::{BlakeTwo256, Hash};
 use sp_runtime::{BoundedVec, MultiAddress};
 use std::process::Command;
+
+#[path = "support/sdk_python.rs"]
+mod sdk_python;
 
 /// A node that authors only when the test asks, one block in.
 async fn node() -> NodeHandle {
@@ -128,16 +131,6 @@ fn succeeded(events: &[RuntimeEvent]) -> bool {
     })
 }
 
-/// A block's SCALE encoding: header, then the extrinsics as a vector.
-fn encode_block(b: &StoredBlock) -> Vec<u8> {
-    let mut out = b.header.encode();
-    Compact(b.extrinsics.len() as u32).encode_to(&mut out);
-    for xt in &b.extrinsics {
-        out.extend_from_slice(xt);
-    }
-    out
-}
-
 /// Submits `carrier`, authors a block, and checks that `inner` follows the carrier in it and
 /// transferred `amount` to Bob; the block re-executes on its parent.
 fn lands_after_its_carrier(node: &NodeHandle, carrier: Vec<u8>, inner: &[u8], amount: u64) {
@@ -174,7 +167,7 @@ fn lands_after_its_carrier(node: &NodeHandle, carrier: Vec<u8>, inner: &[u8], am
         .call(
             block.header.parent_hash,
             "Core_execute_block",
-            &encode_block(&block),
+            &block.encoded(),
         )
         .expect("the block re-executes with the inner extrinsic in it");
 }
@@ -238,20 +231,6 @@ async fn what_does_not_decrypt_or_apply_leaves_only_its_carrier() {
     lands_after_its_carrier(&node, carrier, &inner, TAO);
 }
 
-fn python() -> Option<String> {
-    match std::env::var("KILN_BITTENSOR_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var_os("KILN_REQUIRE_BITTENSOR_SDK").is_none(),
-                "KILN_REQUIRE_BITTENSOR_SDK is set but KILN_BITTENSOR_PYTHON is not"
-            );
-            eprintln!("SKIPPED: set KILN_BITTENSOR_PYTHON to a Python with bittensor==11.3.0");
-            None
-        }
-    }
-}
-
 const ENCRYPT: &str = "import sys
 from bittensor_core import encrypt_mlkem768
 ct = encrypt_mlkem768(bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), include_key_hash=True)
@@ -273,7 +252,9 @@ fn seal_in_python(python: &str, key: &[u8], inner: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdks_own_encryption_opens_on_the_devnet() {
-    let Some(python) = python() else { return };
+    let Some(python) = sdk_python::python() else {
+        return;
+    };
     let node = node().await;
     let (_, bob) = dev::key("//Bob");
     let mut sealed = Vec::new();
@@ -309,7 +290,9 @@ asyncio.run(main(*sys.argv[1:]))";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_submits_through_the_shield_and_follows_the_inner_extrinsic() {
-    let Some(python) = python() else { return };
+    let Some(python) = sdk_python::python() else {
+        return;
+    };
     let node = spawn(NodeConfig {
         state_file: None,
         port: 0,

@@ -159,3 +159,18 @@ fn the_epoch_schedule_is_kept_in_subtensors_storage() {
         );
     });
 }
+
+#[test]
+fn the_block_time_constant_is_the_genesis_slot_duration() {
+    use kiln_devnet_runtime::aura;
+    use sp_runtime::BuildStorage;
+    let mut genesis = dev::genesis(vec![dev::fast_subnet(NET, TEMPO)]);
+    genesis.aura.slot_duration_ms = 1_000;
+    let mut ext = sp_io::TestExternalities::new(genesis.build_storage().unwrap());
+    ext.execute_with(|| assert_eq!(aura::Pallet::<Runtime>::SlotDuration(), 1_000));
+    // Metadata built without a chain state carries the default.
+    assert_eq!(
+        aura::Pallet::<Runtime>::SlotDuration(),
+        aura::DEFAULT_SLOT_DURATION_MS
+    );
+}

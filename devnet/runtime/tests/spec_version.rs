@@ -8,8 +8,8 @@ use kiln_devnet_runtime::{Runtime, VERSION};
 
 /// The spec version and the BLAKE2-256 of the V15 metadata it names.
 const PINNED: (u32, &str) = (
-    5,
-    "1b04a19d7f4f5464b67fb44846503e19bfc8ef6bf80218cd405ee0af327fc7f3",
+    6,
+    "b82427a54692a18cfedc11621d6fa53467acb67aa6ae04886954f9e1cdccc742",
 );
 
 #[test]

@@ -2,7 +2,7 @@
 //! prices, the registration cost). The devnet has no AMM: alpha is bought 1:1 with TAO, so every
 //! price is 1 TAO, and the pool's reserves are the subnet's lock on both sides.
 
-use super::fixed::I64F64;
+use super::fixed::I96F32;
 use super::identity::SubnetIdentityV3;
 use super::pallet::*;
 use alloc::vec::Vec;
@@ -35,8 +35,8 @@ pub struct DynamicInfo<AccountId> {
     pub subnet_volume: Compact<u128>,
     pub network_registered_at: Compact<u64>,
     pub subnet_identity: Option<SubnetIdentityV3>,
-    /// `I96F32` on subtensor: 32 fractional bits in an i128.
-    pub moving_price: I64F64,
+    /// The price's moving average.
+    pub moving_price: I96F32,
 }
 
 /// A subnet's alpha price in rao (`SwapRuntimeApi.current_alpha_price_all`).
@@ -118,7 +118,7 @@ impl<T: Config> Pallet<T> {
             subnet_volume: Compact(0),
             network_registered_at: Compact(NetworkRegisteredAt::<T>::get(netuid)),
             subnet_identity: SubnetIdentitiesV3::<T>::get(netuid),
-            moving_price: I64F64 { bits: 1 << 32 },
+            moving_price: I96F32 { bits: 1 << 32 },
         })
     }
 

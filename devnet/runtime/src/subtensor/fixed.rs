@@ -10,6 +10,8 @@ pub type I32F32 = FixedI64;
 pub type U64F64 = FixedU128;
 /// `I64F64`: a signed number with 64 fractional bits.
 pub type I64F64 = FixedI128;
+/// `I96F32`: a signed number with 32 fractional bits (the same 128 bits on the wire).
+pub type I96F32 = FixedI128;
 
 /// 64 bits, 32 of them fractional (`substrate_fixed`'s type name for `I32F32`).
 #[derive(Encode, Decode, TypeInfo, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,7 +27,7 @@ pub struct FixedU128 {
     pub bits: u128,
 }
 
-/// 128 signed bits, 64 of them fractional (`I64F64`).
+/// 128 signed bits (`I64F64` or `I96F32`: the wire does not say where the point is).
 #[derive(Encode, Decode, TypeInfo, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FixedI128 {
     /// The value times 2^64.

@@ -8,6 +8,8 @@
 //! `trust` and `pruning_score` are zero as on subtensor, which no longer computes them.
 
 use super::AxonInfo;
+use super::fixed::I96F32;
+use super::identity::{ChainIdentityV2, SubnetIdentityV3};
 use super::pallet::*;
 use alloc::vec::Vec;
 use codec::{Compact, Decode, Encode};
@@ -70,38 +72,6 @@ pub struct NeuronInfoLite<AccountId> {
     pub pruning_score: Compact<u16>,
 }
 
-/// A subnet's identity (none on the devnet).
-#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq)]
-pub struct SubnetIdentity {
-    pub subnet_name: Vec<u8>,
-    pub github_repo: Vec<u8>,
-    pub subnet_contact: Vec<u8>,
-    pub subnet_url: Vec<u8>,
-    pub discord: Vec<u8>,
-    pub description: Vec<u8>,
-    pub logo_url: Vec<u8>,
-    pub additional: Vec<u8>,
-}
-
-/// A neuron's on-chain identity (none on the devnet).
-#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq)]
-pub struct ChainIdentity {
-    pub name: Vec<u8>,
-    pub url: Vec<u8>,
-    pub github_repo: Vec<u8>,
-    pub image: Vec<u8>,
-    pub discord: Vec<u8>,
-    pub description: Vec<u8>,
-    pub additional: Vec<u8>,
-}
-
-/// A signed 96.32 fixed-point number by its raw bits, as subtensor encodes `I96F32`.
-#[derive(Encode, Decode, TypeInfo, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FixedBits {
-    /// The raw bits (value · 2^32).
-    pub bits: i128,
-}
-
 /// A whole subnet, as `SubnetInfoRuntimeApi.get_metagraph` returns it: parameters first, then
 /// one entry per uid in each list.
 #[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq)]
@@ -109,7 +79,7 @@ pub struct Metagraph<AccountId> {
     pub netuid: Compact<u16>,
     pub name: Vec<Compact<u8>>,
     pub symbol: Vec<Compact<u8>>,
-    pub identity: Option<SubnetIdentity>,
+    pub identity: Option<SubnetIdentityV3>,
     pub network_registered_at: Compact<u64>,
     pub owner_hotkey: AccountId,
     pub owner_coldkey: AccountId,
@@ -127,7 +97,7 @@ pub struct Metagraph<AccountId> {
     pub pending_alpha_emission: Compact<u64>,
     pub pending_root_emission: Compact<u64>,
     pub subnet_volume: Compact<u128>,
-    pub moving_price: FixedBits,
+    pub moving_price: I96F32,
     pub rho: Compact<u16>,
     pub kappa: Compact<u16>,
     pub min_allowed_weights: Compact<u16>,
@@ -160,7 +130,7 @@ pub struct Metagraph<AccountId> {
     pub bonds_moving_avg: Compact<u64>,
     pub hotkeys: Vec<AccountId>,
     pub coldkeys: Vec<AccountId>,
-    pub identities: Vec<Option<ChainIdentity>>,
+    pub identities: Vec<Option<ChainIdentityV2>>,
     pub axons: Vec<AxonInfo>,
     pub active: Vec<bool>,
     pub validator_permit: Vec<bool>,
@@ -312,9 +282,7 @@ impl<T: Config> Pallet<T> {
             pending_alpha_emission: Compact(0),
             pending_root_emission: Compact(0),
             subnet_volume: Compact(0),
-            moving_price: FixedBits {
-                bits: pool.moving_price.bits,
-            },
+            moving_price: pool.moving_price,
             rho: Compact(RHO),
             kappa: Compact(Kappa::<T>::get(netuid)),
             min_allowed_weights: Compact(MinAllowedWeights::<T>::get(netuid)),
