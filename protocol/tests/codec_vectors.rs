@@ -3,6 +3,7 @@
 //! dynamic range, subnormals, huge magnitudes), so a faster implementation that drifts by one
 //! bit anywhere fails here.
 
+#[allow(dead_code)]
 mod common;
 
 use common::{TestRng, sample_header};

@@ -9,6 +9,8 @@
 //! dropped, so the codebook is strictly increasing with 1 to 4 finite entries. A value's code
 //! is its nearest centroid; a value exactly between two centroids takes the lower one.
 
+use super::fit;
+
 /// Upper bound on Lloyd rounds; a fixed bound keeps encoding time predictable.
 pub const LLOYD_ITERATIONS: usize = 16;
 
@@ -82,25 +84,36 @@ impl Codebook {
                 len: 1,
             };
         }
-        let mut centroids = initial_centroids(values);
-        for _ in 0..LLOYD_ITERATIONS {
-            let next = lloyd_round(values, &centroids);
-            if next == centroids {
-                break;
-            }
-            centroids = next;
-        }
-        let mut levels: Vec<f32> = Vec::with_capacity(MAX_LEVELS);
-        let counts = bin_counts(values, &centroids);
+        let (centroids, counts) = fit::lloyd(values);
+        let mut levels = [0f32; MAX_LEVELS];
+        let mut len = 0usize;
         for (c, n) in centroids.iter().zip(counts) {
             if let Some(c) = c
                 && n > 0
-                && levels.last().is_none_or(|last| last < c)
+                && (len == 0 || levels[len - 1] < *c)
             {
-                levels.push(*c);
+                levels[len] = *c;
+                len += 1;
             }
         }
-        Self::new(&levels).expect("fitted centroids are finite and increasing")
+        // Lloyd keeps at least the bin holding the first value, and means of finite values
+        // are finite, so the levels are a valid codebook.
+        debug_assert!(Self::new(&levels[..len]).is_ok());
+        Self {
+            levels,
+            len: len as u8,
+        }
+    }
+
+    /// A [`Coder`] for this codebook.
+    pub fn coder(&self) -> Coder {
+        let l = self.levels();
+        Coder {
+            mids: std::array::from_fn(|i| match (l.get(i), l.get(i + 1)) {
+                (Some(&a), Some(&b)) => (f64::from(a) + f64::from(b)) / 2.0,
+                _ => f64::INFINITY,
+            }),
+        }
     }
 
     /// The code of `v`: its nearest level, ties to the lower level.
@@ -118,78 +131,21 @@ impl Codebook {
     }
 }
 
-type Centroids = [Option<f32>; MAX_LEVELS];
-
-fn initial_centroids(values: &[f32]) -> Centroids {
-    let mut sorted = values.to_vec();
-    let n = sorted.len();
-    let mut out = [None; MAX_LEVELS];
-    for (i, slot) in out.iter_mut().enumerate() {
-        let rank = ((2 * i + 1) * n) / (2 * MAX_LEVELS);
-        let (_, v, _) = sorted.select_nth_unstable_by(rank.min(n - 1), f32::total_cmp);
-        *slot = Some(*v);
-    }
-    // Equal quantiles collapse to one centroid.
-    for i in 1..MAX_LEVELS {
-        if out[..i].contains(&out[i]) {
-            out[i] = None;
-        }
-    }
-    out
+/// Codes values against one codebook: [`Codebook::code_of`] with the midpoints computed once.
+#[derive(Debug, Clone, Copy)]
+pub struct Coder {
+    /// Midpoints between neighbouring levels (f64), `+∞` past the last level. They are
+    /// non-decreasing, so the levels below `v` form a prefix and the code is their count.
+    mids: [f64; MAX_LEVELS - 1],
 }
 
-fn nearest(v: f32, centroids: &Centroids) -> usize {
-    let mut best = usize::MAX;
-    let mut best_d = f64::INFINITY;
-    for (i, c) in centroids.iter().enumerate() {
-        if let Some(c) = c {
-            let d = (f64::from(v) - f64::from(*c)).abs();
-            if d < best_d {
-                best = i;
-                best_d = d;
-            }
-        }
+impl Coder {
+    /// The code of `v`; equals [`Codebook::code_of`].
+    #[inline]
+    pub fn code(&self, v: f32) -> u8 {
+        let v = f64::from(v);
+        self.mids.iter().map(|&m| u8::from(v > m)).sum()
     }
-    best
-}
-
-fn bin_counts(values: &[f32], centroids: &Centroids) -> [usize; MAX_LEVELS] {
-    let mut counts = [0usize; MAX_LEVELS];
-    for &v in values {
-        counts[nearest(v, centroids)] += 1;
-    }
-    counts
-}
-
-fn lloyd_round(values: &[f32], centroids: &Centroids) -> Centroids {
-    let mut sums = [0f64; MAX_LEVELS];
-    let mut counts = [0usize; MAX_LEVELS];
-    for &v in values {
-        let b = nearest(v, centroids);
-        sums[b] += f64::from(v);
-        counts[b] += 1;
-    }
-    let mut next = [None; MAX_LEVELS];
-    for i in 0..MAX_LEVELS {
-        next[i] = if counts[i] > 0 {
-            Some((sums[i] / counts[i] as f64) as f32)
-        } else {
-            centroids[i]
-        };
-    }
-    sort_centroids(next)
-}
-
-fn sort_centroids(mut c: Centroids) -> Centroids {
-    // Present centroids first, ascending; a mean of a bin stays between its neighbours' means,
-    // but rounding to f32 may create equal neighbours, which `fit` later merges.
-    c.sort_by(|a, b| match (a, b) {
-        (Some(x), Some(y)) => x.total_cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
-    c
 }
 
 #[cfg(test)]
@@ -249,8 +205,10 @@ mod tests {
         fn fit_is_valid_and_codes_are_nearest(values in prop::collection::vec(-1e6f32..1e6, 0..200)) {
             let cb = Codebook::fit(&values);
             prop_assert!(Codebook::new(cb.levels()).is_ok());
+            let coder = cb.coder();
             for &v in &values {
                 let c = cb.code_of(v);
+                prop_assert_eq!(coder.code(v), c);
                 prop_assert!(usize::from(c) < cb.len());
                 let d = (f64::from(v) - f64::from(cb.value(c))).abs();
                 for &l in cb.levels() {

@@ -2,7 +2,7 @@
 
 use super::geometry::{Geometry, GeometryError};
 use super::quant::Codebook;
-use super::topk::{self, Scratch};
+use super::topk::{self, ChunkView, Scratch};
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -97,69 +97,103 @@ pub fn compress_with(
             got: values.len(),
         });
     }
-    let g = geometry;
-    let row_len = g.chunk_row_len();
-    let per_row: Vec<Result<ChunkRow, usize>> = values
-        .par_chunks(row_len)
-        .enumerate()
-        .map_init(
-            || (Scratch::default(), Vec::with_capacity(g.chunk_len())),
-            |(scratch, buf), (br, block)| {
-                select_chunk_row(&g, block, scratch, buf).map_err(|off| br * row_len + off)
-            },
-        )
-        .collect();
-    let kept = g.kept() as usize;
-    let mut indices = Vec::with_capacity(kept);
-    let mut kept_values = Vec::with_capacity(kept);
-    for r in per_row {
-        let (idx, vals) = r.map_err(|index| CompressError::NonFinite {
-            name: name.into(),
-            index,
-        })?;
-        indices.extend_from_slice(&idx);
-        kept_values.extend_from_slice(&vals);
-    }
-    let codebook = Codebook::fit(&kept_values);
-    let codes = kept_values
-        .par_iter()
-        .with_min_len(4096)
-        .map(|&v| codebook.code_of(v))
-        .collect();
-    Ok(SparseTensor {
+    let kept = geometry.kept() as usize;
+    let mut indices = vec![0u16; kept];
+    let mut kept_values = vec![0f32; kept];
+    let rows = values.par_chunks(geometry.chunk_row_len());
+    select_rows(
+        &geometry,
+        rows,
+        &mut indices,
+        &mut kept_values,
+        |block, bc, s, idx, vals| select_chunk(&geometry, block, bc, s, idx, vals),
+    )
+    .map_err(|index| CompressError::NonFinite {
+        name: name.into(),
+        index,
+    })?;
+    Ok(quantize(name, geometry, indices, &kept_values))
+}
+
+/// Fits the codebook to the kept values and codes them.
+pub(crate) fn quantize(
+    name: &str,
+    geometry: Geometry,
+    indices: Vec<u16>,
+    kept_values: &[f32],
+) -> SparseTensor {
+    let codebook = Codebook::fit(kept_values);
+    let coder = codebook.coder();
+    let mut codes = vec![0u8; kept_values.len()];
+    codes
+        .par_chunks_mut(1 << 14)
+        .zip(kept_values.par_chunks(1 << 14))
+        .for_each(|(c, v)| c.iter_mut().zip(v).for_each(|(c, &v)| *c = coder.code(v)));
+    SparseTensor {
         name: name.into(),
         geometry,
         indices,
         codes,
         codebook,
-    })
+    }
 }
 
-/// Kept positions and values of one chunk row.
-type ChunkRow = (Vec<u16>, Vec<f32>);
+/// Runs `chunk(row, bc, scratch, positions, values)` for every chunk column `bc` of every
+/// chunk row, chunk rows in parallel; `chunk` selects one chunk into its slots of `indices`
+/// and `kept_values` (each `kept` long) or returns the in-chunk position of its first
+/// non-finite value. The error is that value's flat index: the first chunk row with one, that
+/// row's first chunk with one, that chunk's first position.
+pub(crate) fn select_rows<I, F>(
+    g: &Geometry,
+    rows: I,
+    indices: &mut [u16],
+    kept_values: &mut [f32],
+    chunk: F,
+) -> Result<(), usize>
+where
+    I: IndexedParallelIterator,
+    F: Fn(&mut I::Item, usize, &mut Scratch, &mut [u16], &mut [f32]) -> Result<(), usize> + Sync,
+{
+    let (row_len, k) = (g.chunk_row_len(), g.k());
+    let per_row = g.chunks_per_row() * k;
+    let first_bad = rows
+        .zip(indices.par_chunks_mut(per_row))
+        .zip(kept_values.par_chunks_mut(per_row))
+        .enumerate()
+        .map_init(Scratch::default, |s, (br, ((mut row, idx), vals))| {
+            for (bc, (idx, vals)) in idx.chunks_mut(k).zip(vals.chunks_mut(k)).enumerate() {
+                chunk(&mut row, bc, s, idx, vals)
+                    .map_err(|pos| br * row_len + g.offset_in_chunk_row(bc, pos))?;
+            }
+            Ok(())
+        })
+        .filter_map(Result::err)
+        .min();
+    first_bad.map_or(Ok(()), Err)
+}
 
-/// Selects the kept positions and values of every chunk in one chunk row. On a non-finite
-/// value returns its offset inside the chunk row.
-fn select_chunk_row(
+/// Selects chunk column `bc` of the chunk row `block` (chunk rows × cols, row-major): its
+/// positions into `idx` and their values into `vals`.
+pub(crate) fn select_chunk(
     g: &Geometry,
     block: &[f32],
-    scratch: &mut Scratch,
-    buf: &mut Vec<f32>,
-) -> Result<ChunkRow, usize> {
-    let (h, w, cols) = (g.chunk_rows(), g.chunk_cols(), g.cols());
-    let mut idx = Vec::with_capacity(g.chunks_per_row() * g.k());
-    let mut vals = Vec::with_capacity(idx.capacity());
-    for bc in 0..g.chunks_per_row() {
-        buf.clear();
-        for i in 0..h {
-            buf.extend_from_slice(&block[i * cols + bc * w..i * cols + bc * w + w]);
-        }
-        let start = idx.len();
-        topk::select(buf, g.k(), scratch, &mut idx)
-            .map_err(|pos| g.offset_in_chunk_row(bc, pos))?;
-        vals.extend(idx[start..].iter().map(|&p| buf[usize::from(p)]));
-    }
-    Ok((idx, vals))
+    bc: usize,
+    s: &mut Scratch,
+    idx: &mut [u16],
+    vals: &mut [f32],
+) -> Result<(), usize> {
+    let w = g.chunk_cols();
+    let view = ChunkView {
+        data: &block[bc * w..],
+        rows: g.chunk_rows(),
+        width: w,
+        stride: g.cols(),
+    };
+    topk::select(&view, g.k(), s, idx)?;
+    vals.iter_mut()
+        .zip(idx.iter())
+        .for_each(|(v, &p)| *v = view.get(usize::from(p)));
+    Ok(())
 }
 
 impl SparseTensor {
