@@ -3,9 +3,14 @@
 //! Per tensor, `e ← β·e + Δ; msg = compress(e); e ← e − decompress(msg)`. The buffer holds
 //! both what top-k dropped and what quantization rounded away, so nothing a miner learned is
 //! lost; it only arrives later.
+//!
+//! A step is one fused pass per chunk: `β·e + Δ` is written into an owned scratch buffer
+//! while the chunk is selected from it (still in cache); after the codebook fit the kept
+//! values are subtracted there and the scratch becomes the state. The scratch is allocated
+//! once and reused, and on error the state is untouched.
 
 use super::geometry::Geometry;
-use super::sparse::{CompressError, SparseTensor, compress_with};
+use super::sparse::{self, CompressError, SparseTensor};
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -45,11 +50,25 @@ pub enum FeedbackError {
 }
 
 /// Error-feedback buffers for every tensor of a model.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ErrorFeedback {
     decay: f32,
     specs: Vec<TensorSpec>,
     buffers: Vec<Vec<f32>>,
+    /// Where the next state is built; empty until the first step.
+    scratch: Vec<Vec<f32>>,
+}
+
+impl Clone for ErrorFeedback {
+    /// Clones the state; the clone builds its own scratch on its first step.
+    fn clone(&self) -> Self {
+        Self {
+            decay: self.decay,
+            specs: self.specs.clone(),
+            buffers: self.buffers.clone(),
+            scratch: Vec::new(),
+        }
+    }
 }
 
 impl ErrorFeedback {
@@ -63,6 +82,7 @@ impl ErrorFeedback {
             decay,
             specs,
             buffers,
+            scratch: Vec::new(),
         }
     }
 
@@ -91,6 +111,7 @@ impl ErrorFeedback {
             decay,
             specs,
             buffers,
+            scratch: Vec::new(),
         })
     }
 
@@ -168,33 +189,75 @@ impl ErrorFeedback {
     /// subtracts what was sent. Returns the messages in spec order.
     pub fn step(&mut self, deltas: &[&[f32]]) -> Result<Vec<SparseTensor>, FeedbackError> {
         self.check(deltas)?;
+        if self.scratch.len() != self.buffers.len() {
+            self.scratch = self
+                .buffers
+                .par_iter()
+                .map(|b| vec![0.0; b.len()])
+                .collect();
+        }
         let decay = self.decay;
-        let accumulated: Vec<Vec<f32>> = self
-            .buffers
-            .par_iter()
-            .zip(deltas.par_iter())
-            .map(|(e, d)| {
-                let mut next = Vec::with_capacity(e.len());
-                e.par_iter()
-                    .zip(d.par_iter())
-                    .map(|(&e, &d)| decay * e + d)
-                    .collect_into_vec(&mut next);
-                next
-            })
-            .collect();
         let messages = self
             .specs
             .par_iter()
-            .zip(accumulated.par_iter())
-            .map(|(s, e)| compress_with(&s.name, s.geometry, e))
+            .zip(self.buffers.par_iter())
+            .zip(self.scratch.par_iter_mut())
+            .zip(deltas.par_iter())
+            .map(|(((s, e), next), d)| accumulate_compress(s, decay, e, d, next))
             .collect::<Result<Vec<_>, _>>()?;
-        self.buffers = accumulated;
-        self.buffers
+        self.scratch
             .par_iter_mut()
             .zip(messages.par_iter())
             .for_each(|(e, m)| m.subtract_from(e));
+        std::mem::swap(&mut self.buffers, &mut self.scratch);
         Ok(messages)
     }
+}
+
+/// `next ← decay·e + d` chunk by chunk, each chunk selected while it is in cache; then the
+/// codebook fit and the codes.
+fn accumulate_compress(
+    spec: &TensorSpec,
+    decay: f32,
+    e: &[f32],
+    d: &[f32],
+    next: &mut [f32],
+) -> Result<SparseTensor, CompressError> {
+    if !sparse::valid_name(spec.name.as_bytes()) {
+        return Err(CompressError::Name(spec.name.clone()));
+    }
+    let g = spec.geometry;
+    let kept = g.kept() as usize;
+    let mut indices = vec![0u16; kept];
+    let mut kept_values = vec![0f32; kept];
+    let row_len = g.chunk_row_len();
+    let rows = e
+        .par_chunks(row_len)
+        .zip(d.par_chunks(row_len))
+        .zip(next.par_chunks_mut(row_len));
+    let (h, w, cols) = (g.chunk_rows(), g.chunk_cols(), g.cols());
+    sparse::select_rows(
+        &g,
+        rows,
+        &mut indices,
+        &mut kept_values,
+        |((e, d), next), bc, s, idx, vals| {
+            for i in 0..h {
+                let at = i * cols + bc * w..i * cols + bc * w + w;
+                next[at.clone()]
+                    .iter_mut()
+                    .zip(&e[at.clone()])
+                    .zip(&d[at])
+                    .for_each(|((n, &e), &d)| *n = decay * e + d);
+            }
+            sparse::select_chunk(&g, next, bc, s, idx, vals)
+        },
+    )
+    .map_err(|index| CompressError::NonFinite {
+        name: spec.name.clone(),
+        index,
+    })?;
+    Ok(sparse::quantize(&spec.name, g, indices, &kept_values))
 }
 
 #[cfg(test)]
@@ -233,5 +296,34 @@ mod tests {
         }
         assert_ne!(c.buffers_hash(), b.buffers_hash());
         assert!(c.accumulate(&[]).is_err());
+    }
+
+    #[test]
+    fn a_failed_step_leaves_the_state_unchanged() {
+        let mut ef = ErrorFeedback::new(vec![spec()], 0.5);
+        let delta: Vec<f32> = (0..64).map(|i| i as f32 - 20.0).collect();
+        ef.step(&[&delta]).unwrap();
+        let before = ef.buffers_hash();
+        let mut bad = delta.clone();
+        bad[40] = f32::NAN;
+        assert!(matches!(
+            ef.step(&[&bad]),
+            Err(FeedbackError::Compress(CompressError::NonFinite { index: 40, .. }))
+        ));
+        assert_eq!(ef.buffers_hash(), before);
+        let named = |name: &str| TensorSpec {
+            name: name.into(),
+            ..spec()
+        };
+        let mut odd = ErrorFeedback::new(vec![named("bad name")], 0.5);
+        assert!(matches!(
+            odd.step(&[&delta]),
+            Err(FeedbackError::Compress(CompressError::Name(_)))
+        ));
+        // A clone steps to the same state as the original, scratch or not.
+        let mut twin = ef.clone();
+        ef.step(&[&delta]).unwrap();
+        twin.step(&[&delta]).unwrap();
+        assert_eq!(ef.buffers_hash(), twin.buffers_hash());
     }
 }
