@@ -5,7 +5,7 @@ mod common;
 use common::{TestRng, random_shape, sample_header};
 use kiln_protocol::artifact::{Artifact, DecodeOptions, Expect, HEADER_LEN};
 use kiln_protocol::codec::feedback::{ErrorFeedback, TensorSpec};
-use kiln_protocol::codec::{Geometry, PeerMean, SparseTensor, aggregate, compress};
+use kiln_protocol::codec::{Geometry, PeerMean, SparseTensor, aggregate, aggregate_into, compress};
 use proptest::prelude::*;
 
 /// Shape, target chunk side, topk, data seed.
@@ -41,6 +41,10 @@ proptest! {
             let back = t.to_dense();
             prop_assert_eq!(back.len(), own.len());
             prop_assert!(back.iter().zip(own).all(|(a, b)| a.to_bits() == b.to_bits()));
+            // Decoding into a used buffer overwrites every entry.
+            let mut reused = vec![f32::NAN; own.len()];
+            t.dense_into(&mut reused);
+            prop_assert!(reused.iter().zip(own).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
         prop_assert_eq!(decoded.encode().unwrap(), bytes);
     }
@@ -98,9 +102,14 @@ proptest! {
             .collect();
         let g = msgs[0].geometry;
         let lists: Vec<&[SparseTensor]> = msgs.iter().map(std::slice::from_ref).collect();
+        let mut reused = vec![vec![f32::NAN; 3]];
         for mean in [PeerMean::All, PeerMean::Selecting] {
             let fast = aggregate(&[("w".to_owned(), g)], &lists, mean).unwrap().remove(0);
-            prop_assert_eq!(fast, naive_aggregate(&msgs, mean));
+            let want = naive_aggregate(&msgs, mean);
+            prop_assert_eq!(&fast, &want);
+            // Into a used buffer (the wrong length first, then the right one with stale data).
+            aggregate_into(&[("w".to_owned(), g)], &lists, mean, &mut reused).unwrap();
+            prop_assert_eq!(&reused[0], &want);
         }
     }
 

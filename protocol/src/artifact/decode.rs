@@ -11,6 +11,7 @@ use crate::codec::elias_fano::{self, IndexProblem};
 use crate::codec::quant::{Codebook, CodebookProblem, MAX_LEVELS};
 use crate::codec::sparse::valid_name;
 use crate::codec::{Geometry, GeometryError, SparseTensor};
+use rayon::prelude::*;
 use std::collections::HashSet;
 use thiserror::Error;
 
@@ -348,27 +349,37 @@ fn decode_tensor(
 }
 
 fn decode_indices(section: &[u8], g: &Geometry, name: &str) -> Result<Vec<u16>, DecodeError> {
-    let mut out = Vec::with_capacity(g.kept() as usize);
-    let mut bits = BitReader::new(section);
-    for chunk in 0..g.chunks() {
-        elias_fano::decode_chunk(&mut bits, g.chunk_len(), g.k(), &mut out).map_err(|p| {
-            let name = name.to_owned();
-            match p {
-                IndexProblem::OutOfRange(index) => {
-                    DecodeError::IndexOutOfRange { name, chunk, index }
-                }
-                IndexProblem::Duplicate(index) => {
-                    DecodeError::DuplicateIndex { name, chunk, index }
-                }
-                IndexProblem::Unsorted => DecodeError::UnsortedIndices { name, chunk },
-                // The section length is exact, so running out means the count is wrong.
-                IndexProblem::CountMismatch | IndexProblem::Truncated => {
-                    DecodeError::IndexCountMismatch { name, chunk }
-                }
+    let (u, k) = (g.chunk_len(), g.k());
+    let bits = elias_fano::chunk_bits(u, k);
+    let mut out = vec![0u16; g.kept() as usize];
+    // A valid chunk spans exactly `bits` bits, so chunk c starts at c·bits whenever every chunk
+    // before it is valid: decoding chunks independently and reporting the first failing one
+    // gives what a sequential reader reports.
+    let first_bad = out
+        .par_chunks_mut(k)
+        .with_min_len(64)
+        .enumerate()
+        .filter_map(|(c, o)| {
+            elias_fano::decode_chunk_at(section, c as u64 * bits, u, k, o)
+                .err()
+                .map(|p| (c as u64, p))
+        })
+        .min_by_key(|&(c, _)| c);
+    if let Some((chunk, p)) = first_bad {
+        let name = name.to_owned();
+        return Err(match p {
+            IndexProblem::OutOfRange(index) => DecodeError::IndexOutOfRange { name, chunk, index },
+            IndexProblem::Duplicate(index) => DecodeError::DuplicateIndex { name, chunk, index },
+            IndexProblem::Unsorted => DecodeError::UnsortedIndices { name, chunk },
+            // The section length is exact, so running out means the count is wrong.
+            IndexProblem::CountMismatch | IndexProblem::Truncated => {
+                DecodeError::IndexCountMismatch { name, chunk }
             }
-        })?;
+        });
     }
-    if !bits.rest_is_zero() {
+    let mut rest = BitReader::new(section);
+    rest.skip(g.chunks() * bits);
+    if !rest.rest_is_zero() {
         return Err(DecodeError::NonZeroPadding {
             name: name.into(),
             section: "index",
@@ -383,20 +394,28 @@ fn decode_codes(
     cb: &Codebook,
     name: &str,
 ) -> Result<Vec<u8>, DecodeError> {
-    let mut codes = Vec::with_capacity(section.len() * 4);
-    for &byte in section {
-        for i in 0..4 {
-            codes.push((byte >> (2 * i)) & 3);
-        }
-    }
-    let padding = codes.split_off(kept);
-    if padding.iter().any(|&c| c != 0) {
+    // Codes past `kept` in the last byte are padding and must be zero.
+    let tail = kept % 4;
+    if tail > 0 && section.last().is_some_and(|&b| b >> (2 * tail) != 0) {
         return Err(DecodeError::NonZeroPadding {
             name: name.into(),
             section: "value",
         });
     }
-    if let Some(&code) = codes.iter().find(|&&c| usize::from(c) >= cb.len()) {
+    let mut codes = vec![0u8; kept];
+    codes
+        .par_chunks_mut(1 << 16)
+        .zip(section.par_chunks(1 << 14))
+        .for_each(|(codes, bytes)| {
+            for (c, &b) in codes.chunks_mut(4).zip(bytes) {
+                c.iter_mut()
+                    .enumerate()
+                    .for_each(|(i, c)| *c = (b >> (2 * i)) & 3);
+            }
+        });
+    if cb.len() < 4
+        && let Some(&code) = codes.iter().find(|&&c| usize::from(c) >= cb.len())
+    {
         return Err(DecodeError::CodeOutOfRange {
             name: name.into(),
             code,

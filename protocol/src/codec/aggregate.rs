@@ -61,7 +61,7 @@ pub enum AggregateError {
 
 /// Per-peer clip scales for one tensor: `min(1, median / norm)`.
 pub fn clip_scales(peers: &[&SparseTensor]) -> Vec<f64> {
-    let norms: Vec<f64> = peers.iter().map(|p| p.norm()).collect();
+    let norms: Vec<f64> = peers.par_iter().map(|p| p.norm()).collect();
     let mut sorted = norms.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted[(sorted.len() - 1) / 2];
@@ -78,6 +78,13 @@ pub fn aggregate_tensor(
     peers: &[&SparseTensor],
     mean: PeerMean,
 ) -> Result<Vec<f32>, AggregateError> {
+    check_peers(name, geometry, peers)?;
+    let mut out = vec![0f32; geometry.elements() as usize];
+    aggregate_tensor_into(name, geometry, peers, mean, &mut out)?;
+    Ok(out)
+}
+
+fn check_peers(name: &str, geometry: &Geometry, peers: &[&SparseTensor]) -> Result<(), AggregateError> {
     if peers.is_empty() {
         return Err(AggregateError::NoPeers);
     }
@@ -92,60 +99,92 @@ pub fn aggregate_tensor(
             });
         }
     }
+    Ok(())
+}
+
+/// [`aggregate_tensor`] into a caller-owned `out` (every entry is written; its content is
+/// unspecified on error). Works chunk by chunk in cache, chunk rows in parallel; reusing `out`
+/// across calls avoids faulting in fresh pages. Panics if `out.len()` differs from the
+/// tensor's element count.
+pub fn aggregate_tensor_into(
+    name: &str,
+    geometry: &Geometry,
+    peers: &[&SparseTensor],
+    mean: PeerMean,
+    out: &mut [f32],
+) -> Result<(), AggregateError> {
+    check_peers(name, geometry, peers)?;
+    assert_eq!(
+        out.len() as u64,
+        geometry.elements(),
+        "output length must match the tensor"
+    );
     let scales = clip_scales(peers);
-    let scaled: Vec<Vec<f32>> = peers
+    let scaled: Vec<[f32; 4]> = peers
         .iter()
         .zip(&scales)
         .map(|(p, &s)| {
-            p.codebook
-                .levels()
-                .iter()
-                .map(|&v| (f64::from(v) * s) as f32)
-                .collect()
+            let mut l = [0f32; 4];
+            for (o, &v) in l.iter_mut().zip(p.codebook.levels()) {
+                *o = (f64::from(v) * s) as f32;
+            }
+            l
         })
         .collect();
     let g = geometry;
-    let all = u16::try_from(peers.len()).expect("checked against u16::MAX above");
-    let mut out = vec![0f32; g.elements() as usize];
-    let per_row = g.chunks_per_row() * g.k();
-    out.par_chunks_mut(g.chunk_row_len())
+    let (h, w, cols, k) = (g.chunk_rows(), g.chunk_cols(), g.cols(), g.k());
+    let per_row = g.chunks_per_row() * k;
+    let all = f32::from(u16::try_from(peers.len()).unwrap_or(u16::MAX));
+    let finite = out
+        .par_chunks_mut(g.chunk_row_len())
         .enumerate()
-        .for_each_init(
-            || vec![0u16; g.chunk_row_len()],
+        .map_init(
+            || vec![0u16; g.chunk_len()],
             |counts, (br, row)| {
-                counts.fill(0);
-                let range = br * per_row..(br + 1) * per_row;
-                for (p, cb) in peers.iter().zip(&scaled) {
-                    for (j, (&pos, &code)) in p.indices[range.clone()]
-                        .iter()
-                        .zip(&p.codes[range.clone()])
-                        .enumerate()
-                    {
-                        let off = g.offset_in_chunk_row(j / g.k(), usize::from(pos));
-                        row[off] += cb[usize::from(code)];
-                        counts[off] += 1;
+                let mut finite = true;
+                for bc in 0..g.chunks_per_row() {
+                    let chunk = &mut row[bc * w..];
+                    for i in 0..h {
+                        chunk[i * cols..i * cols + w].fill(0.0);
                     }
-                }
-                match mean {
-                    PeerMean::All => {
-                        if all > 1 {
-                            row.iter_mut().for_each(|v| *v /= f32::from(all));
+                    counts.fill(0);
+                    let range = br * per_row + bc * k..br * per_row + (bc + 1) * k;
+                    for (p, cb) in peers.iter().zip(&scaled) {
+                        for (&pos, &code) in p.indices[range.clone()]
+                            .iter()
+                            .zip(&p.codes[range.clone()])
+                        {
+                            let pos = usize::from(pos);
+                            chunk[(pos / w) * cols + pos % w] += cb[usize::from(code & 3)];
+                            counts[pos] += 1;
                         }
                     }
-                    PeerMean::Selecting => {
-                        for (v, &c) in row.iter_mut().zip(counts.iter()) {
-                            if c > 1 {
-                                *v /= f32::from(c);
+                    for i in 0..h {
+                        let vals = &mut chunk[i * cols..i * cols + w];
+                        let counts = &counts[i * w..(i + 1) * w];
+                        match mean {
+                            PeerMean::All => {
+                                if all > 1.0 {
+                                    vals.iter_mut().for_each(|v| *v /= all);
+                                }
+                            }
+                            PeerMean::Selecting => {
+                                vals.iter_mut()
+                                    .zip(counts)
+                                    .for_each(|(v, &c)| *v /= f32::from(c.max(1)));
                             }
                         }
+                        finite &= vals.iter().fold(true, |ok, v| ok & v.is_finite());
                     }
                 }
+                finite
             },
-        );
-    if out.par_iter().any(|v| !v.is_finite()) {
+        )
+        .reduce(|| true, |a, b| a & b);
+    if !finite {
         return Err(AggregateError::NonFinite(name.into()));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Aggregates every tensor: `peers[i]` is peer `i`'s message list, in the same tensor order
@@ -155,6 +194,20 @@ pub fn aggregate(
     peers: &[&[SparseTensor]],
     mean: PeerMean,
 ) -> Result<Vec<Vec<f32>>, AggregateError> {
+    let mut outs = Vec::new();
+    aggregate_into(specs, peers, mean, &mut outs)?;
+    Ok(outs)
+}
+
+/// [`aggregate`] into caller-owned buffers: `outs` is resized to one tensor per spec of the
+/// spec's length (buffers already of that length are reused as they are, without faulting in
+/// fresh pages). Contents are unspecified on error.
+pub fn aggregate_into(
+    specs: &[(String, Geometry)],
+    peers: &[&[SparseTensor]],
+    mean: PeerMean,
+    outs: &mut Vec<Vec<f32>>,
+) -> Result<(), AggregateError> {
     if peers.is_empty() {
         return Err(AggregateError::NoPeers);
     }
@@ -167,12 +220,16 @@ pub fn aggregate(
             });
         }
     }
+    outs.resize_with(specs.len(), Vec::new);
     specs
         .par_iter()
+        .zip(outs.par_iter_mut())
         .enumerate()
-        .map(|(t, (name, g))| {
+        .map(|(t, ((name, g), out))| {
             let tensors: Vec<&SparseTensor> = peers.iter().map(|p| &p[t]).collect();
-            aggregate_tensor(name, g, &tensors, mean)
+            check_peers(name, g, &tensors)?;
+            out.resize(g.elements() as usize, 0.0);
+            aggregate_tensor_into(name, g, &tensors, mean, out)
         })
-        .collect()
+        .collect::<Result<(), _>>()
 }

@@ -30,6 +30,15 @@ impl BitWriter {
         }
     }
 
+    /// Writes `n` zero bits.
+    pub(crate) fn zeros(&mut self, mut n: usize) {
+        while n > 0 {
+            let m = n.min(32);
+            self.write(0, m as u32);
+            n -= m;
+        }
+    }
+
     /// Pads the last byte with zero bits and returns the bytes.
     pub(crate) fn finish(mut self) -> Vec<u8> {
         if self.filled > 0 {
@@ -52,7 +61,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `n` bits (n ≤ 32), or `None` past the end.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn read(&mut self, n: u32) -> Option<u32> {
         if n == 0 {
             return Some(0);
@@ -73,7 +82,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads one bit.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn bit(&mut self) -> Option<bool> {
         let byte = *self.bytes.get((self.pos / 8) as usize)?;
         let b = (byte >> (self.pos % 8)) & 1 == 1;
@@ -85,6 +94,17 @@ impl<'a> BitReader<'a> {
     #[cfg(test)]
     pub(crate) fn position(&self) -> u64 {
         self.pos
+    }
+
+    /// The whole input.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Moves `n` bits on.
+    pub(crate) fn skip(&mut self, n: u64) {
+        self.pos += n;
     }
 
     /// Whether every bit after the current position is zero.

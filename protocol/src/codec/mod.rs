@@ -11,7 +11,9 @@ pub mod quant;
 pub mod sparse;
 mod topk;
 
-pub use aggregate::{AggregateError, PeerMean, aggregate, aggregate_tensor};
+pub use aggregate::{
+    AggregateError, PeerMean, aggregate, aggregate_into, aggregate_tensor, aggregate_tensor_into,
+};
 pub use feedback::{ErrorFeedback, FeedbackError, TensorSpec};
 pub use geometry::{Geometry, GeometryError, MAX_CHUNK_SIDE, MAX_TENSOR_ELEMENTS};
 pub use quant::{Codebook, Coder};

@@ -256,6 +256,37 @@ impl SparseTensor {
         self.for_each_in_rows(out, |row, off, v| row[off] -= v);
     }
 
+    /// Writes the dense reconstruction into `out` (every entry: kept values at their
+    /// positions, zero elsewhere), chunk by chunk in cache, chunk rows in parallel. Reusing
+    /// `out` across calls avoids faulting in fresh pages. Panics if `out.len()` differs from
+    /// the tensor's element count.
+    pub fn dense_into(&self, out: &mut [f32]) {
+        assert_eq!(
+            out.len() as u64,
+            self.geometry.elements(),
+            "output length must match the tensor"
+        );
+        let g = &self.geometry;
+        let (h, w, cols, k) = (g.chunk_rows(), g.chunk_cols(), g.cols(), g.k());
+        let per_row = g.chunks_per_row() * k;
+        let cb = self.codebook;
+        out.par_chunks_mut(g.chunk_row_len())
+            .zip(self.indices.par_chunks(per_row))
+            .zip(self.codes.par_chunks(per_row))
+            .for_each(|((row, idx), codes)| {
+                for (bc, (idx, codes)) in idx.chunks(k).zip(codes.chunks(k)).enumerate() {
+                    let chunk = &mut row[bc * w..];
+                    for i in 0..h {
+                        chunk[i * cols..i * cols + w].fill(0.0);
+                    }
+                    for (&p, &c) in idx.iter().zip(codes) {
+                        let p = usize::from(p);
+                        chunk[(p / w) * cols + p % w] = cb.value(c);
+                    }
+                }
+            });
+    }
+
     /// The dense reconstruction: kept values at their positions, zero elsewhere.
     pub fn to_dense(&self) -> Vec<f32> {
         let mut out = vec![0.0; self.geometry.elements() as usize];
