@@ -59,13 +59,18 @@ fn family(f: usize, rng: &mut TestRng, n: usize) -> Vec<f32> {
     }
 }
 
-const SHAPES: [(&[usize], u32, u32); 6] = [
+const SHAPES: [(&[usize], u32, u32); 9] = [
     (&[256, 192], 64, 64),
     (&[100, 130], 64, 17),
     (&[1000], 64, 64),
     (&[4096, 64], 64, 64),
     (&[3, 5], 64, 64),
     (&[96, 80], 32, 300),
+    // Hundreds of chunks whose index bits are not a whole number of bytes.
+    (&[120, 126], 6, 5),
+    (&[9000], 60, 7),
+    // Large enough for the bucketed codebook fit (8192 kept values).
+    (&[512, 1024], 64, 64),
 ];
 
 fn tensors(seed: u64, f: usize) -> Vec<SparseTensor> {

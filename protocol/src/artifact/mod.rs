@@ -25,6 +25,7 @@ use crate::codec::bits::BitWriter;
 use crate::codec::elias_fano;
 use crate::codec::sparse::valid_name;
 use crate::codec::{Geometry, SparseTensor};
+use rayon::prelude::*;
 use thiserror::Error;
 
 /// The 8 magic bytes every artifact starts with.
@@ -159,34 +160,48 @@ impl Artifact {
         if u32::try_from(self.tensors.len()).is_err() {
             return Err(EncodeError::TooManyTensors(self.tensors.len()));
         }
+        // Content checks in parallel; errors are then reported in the sequential order.
+        let content: Vec<Result<(), EncodeError>> =
+            self.tensors.par_iter().map(check_content).collect();
         let mut names = std::collections::HashSet::new();
-        for t in &self.tensors {
+        for (t, content) in self.tensors.iter().zip(content) {
             if !valid_name(t.name.as_bytes()) {
                 return Err(EncodeError::Name(t.name.clone()));
             }
             if !names.insert(t.name.as_str()) {
                 return Err(EncodeError::DuplicateName(t.name.clone()));
             }
-            let g = &t.geometry;
-            if t.indices.len() as u64 != g.kept() || t.codes.len() as u64 != g.kept() {
-                return Err(EncodeError::Count(t.name.clone()));
-            }
-            for (chunk, idx) in t.indices.chunks(g.k()).enumerate() {
-                let ok = idx.windows(2).all(|w| w[0] < w[1])
-                    && idx.last().is_some_and(|&l| usize::from(l) < g.chunk_len());
-                if !ok {
-                    return Err(EncodeError::Indices {
-                        name: t.name.clone(),
-                        chunk,
-                    });
-                }
-            }
-            if t.codes.iter().any(|&c| usize::from(c) >= t.codebook.len()) {
-                return Err(EncodeError::Code(t.name.clone()));
-            }
+            content?;
         }
         Ok(())
     }
+}
+
+/// Counts, index order and code range of one tensor.
+fn check_content(t: &SparseTensor) -> Result<(), EncodeError> {
+    let g = &t.geometry;
+    if t.indices.len() as u64 != g.kept() || t.codes.len() as u64 != g.kept() {
+        return Err(EncodeError::Count(t.name.clone()));
+    }
+    let bad_chunk = t
+        .indices
+        .par_chunks(g.k())
+        .with_min_len(256)
+        .position_first(|idx| {
+            !(idx.windows(2).all(|w| w[0] < w[1])
+                && idx.last().is_some_and(|&l| usize::from(l) < g.chunk_len()))
+        });
+    if let Some(chunk) = bad_chunk {
+        return Err(EncodeError::Indices {
+            name: t.name.clone(),
+            chunk,
+        });
+    }
+    let len = t.codebook.len() as u8;
+    if t.codes.iter().fold(false, |bad, &c| bad | (c >= len)) {
+        return Err(EncodeError::Code(t.name.clone()));
+    }
+    Ok(())
 }
 
 fn encode_tensor(t: &SparseTensor, out: &mut Vec<u8>) {
@@ -205,16 +220,36 @@ fn encode_tensor(t: &SparseTensor, out: &mut Vec<u8>) {
     for v in t.codebook.levels() {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    let mut w = BitWriter::with_capacity_bits(index_section_len(g) * 8);
-    for idx in t.indices.chunks(g.k()) {
-        elias_fano::encode_chunk(idx, g.chunk_len(), &mut w);
-    }
-    out.extend_from_slice(&w.finish());
-    out.extend(t.codes.chunks(4).map(|c| {
-        c.iter()
-            .enumerate()
-            .fold(0u8, |acc, (i, &code)| acc | (code << (2 * i)))
-    }));
+    // Groups of a multiple of 8 chunks span whole bytes, so they are written in parallel and
+    // concatenated; only the last group pads, as one writer over the section would.
+    let (u, k) = (g.chunk_len(), g.k());
+    let group = 64;
+    let bits = elias_fano::chunk_bits(u, k);
+    let parts: Vec<Vec<u8>> = t
+        .indices
+        .par_chunks(k * group)
+        .map(|idx| {
+            let mut w = BitWriter::with_capacity_bits(bits * group as u64);
+            idx.chunks(k)
+                .for_each(|idx| elias_fano::encode_chunk(idx, u, &mut w));
+            w.finish()
+        })
+        .collect();
+    parts.iter().for_each(|p| out.extend_from_slice(p));
+    let packed: Vec<Vec<u8>> = t
+        .codes
+        .par_chunks(1 << 16)
+        .map(|c| {
+            c.chunks(4)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u8, |acc, (i, &code)| acc | (code << (2 * i)))
+                })
+                .collect()
+        })
+        .collect();
+    packed.iter().for_each(|p| out.extend_from_slice(p));
 }
 
 /// The blake3 digest of artifact bytes, as committed on chain.

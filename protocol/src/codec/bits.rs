@@ -23,10 +23,10 @@ impl BitWriter {
         debug_assert!(n <= 32 && (n == 32 || v >> n == 0));
         self.acc |= u64::from(v) << self.filled;
         self.filled += n;
-        while self.filled >= 8 {
-            self.bytes.push(self.acc as u8);
-            self.acc >>= 8;
-            self.filled -= 8;
+        if self.filled >= 32 {
+            self.bytes.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.filled -= 32;
         }
     }
 
@@ -41,9 +41,9 @@ impl BitWriter {
 
     /// Pads the last byte with zero bits and returns the bytes.
     pub(crate) fn finish(mut self) -> Vec<u8> {
-        if self.filled > 0 {
-            self.bytes.push(self.acc as u8);
-        }
+        let tail = self.filled.div_ceil(8) as usize;
+        self.bytes
+            .extend_from_slice(&self.acc.to_le_bytes()[..tail]);
         self.bytes
     }
 }

@@ -35,13 +35,26 @@ impl ChunkView<'_> {
     }
 }
 
+/// Most values a chunk holds.
+const MAX_CHUNK: usize = 4096;
+
 /// Reusable buffers for [`select`]; also carries the threshold guess between chunks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Scratch {
-    keys: Vec<u32>,
-    pos: Vec<u16>,
+    /// Candidate positions; a fixed size lets the masked index skip bounds checks.
+    pos: Box<[u16; MAX_CHUNK]>,
     packed: Vec<u64>,
     guess: u32,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            pos: Box::new([0; MAX_CHUNK]),
+            packed: Vec::new(),
+            guess: 0,
+        }
+    }
 }
 
 /// The magnitude bits of +∞; anything at or above is not finite.
@@ -69,35 +82,28 @@ pub(crate) fn select(
         out.iter_mut().zip(0u16..).for_each(|(o, p)| *o = p);
         return Ok(());
     }
-    if s.keys.len() < n {
-        s.keys.resize(n, 0);
-        s.pos.resize(n, 0);
-    }
-    let mut len = candidates(chunk, s.guess.min(NON_FINITE), s);
+    let mut len = candidates(chunk, s.guess.min(NON_FINITE), &mut s.pos);
     if len < k {
-        len = candidates(chunk, 0, s);
+        len = candidates(chunk, 0, &mut s.pos);
     }
-    let (keys, pos) = (&s.keys[..len], &s.pos[..len]);
+    let pos = &s.pos[..len];
+    // Rank by (key desc, position asc) through one u64: larger is better.
+    let rank = |p: u16| (u64::from(key(chunk.get(usize::from(p)))) << 16) | u64::from(!p);
+    s.packed.clear();
+    s.packed.extend(pos.iter().map(|&p| rank(p)));
     // Non-finite values always pass the threshold, so the first one is among the candidates.
-    if let Some(i) = keys.iter().position(|&key| key >= NON_FINITE) {
+    if let Some(i) = s.packed.iter().position(|&r| r >> 16 >= u64::from(NON_FINITE)) {
         return Err(usize::from(pos[i]));
     }
     if len == k {
         out.copy_from_slice(pos);
-        s.guess = next_guess(keys.iter().copied().min().unwrap_or(0));
+        s.guess = next_guess(s.packed.iter().map(|&r| (r >> 16) as u32).min().unwrap_or(0));
         return Ok(());
     }
-    // Rank by (key desc, position asc) through one u64: larger is better.
-    s.packed.clear();
-    s.packed.extend(
-        keys.iter()
-            .zip(pos)
-            .map(|(&key, &p)| (u64::from(key) << 16) | u64::from(u16::MAX - p)),
-    );
     let cut = *s.packed.select_nth_unstable(len - k).1;
     let mut o = 0;
-    for (&key, &p) in keys.iter().zip(pos) {
-        if (u64::from(key) << 16) | u64::from(u16::MAX - p) >= cut {
+    for &p in pos {
+        if rank(p) >= cut {
             out[o] = p;
             o += 1;
         }
@@ -112,23 +118,27 @@ fn next_guess(cut: u32) -> u32 {
     (f32::from_bits(cut) * 0.875).to_bits()
 }
 
-/// Collects, in position order, the key and position of every value whose magnitude key is
-/// at least `t`, into `s.keys` / `s.pos`; returns how many.
-fn candidates(chunk: &ChunkView<'_>, t: u32, s: &mut Scratch) -> usize {
-    let (keys, pos) = (&mut s.keys[..], &mut s.pos[..]);
+/// The magnitude bits of `x`: ordered like `|x|` for finite values.
+#[inline]
+fn key(x: f32) -> u32 {
+    x.to_bits() & 0x7fff_ffff
+}
+
+/// Collects, in position order, the position of every value whose magnitude key is at least
+/// `t` into `pos`; returns how many.
+fn candidates(chunk: &ChunkView<'_>, t: u32, pos: &mut [u16; MAX_CHUNK]) -> usize {
     let mut len = 0usize;
     let mut p = 0u16;
     for i in 0..chunk.rows {
         for &x in chunk.row(i) {
-            let key = x.to_bits() & 0x7fff_ffff;
-            // Branch-free append: always write, advance only when kept.
-            keys[len] = key;
-            pos[len] = p;
-            len += usize::from(key >= t);
+            // Branch-free append: always write, advance only when kept. `len` ≤ `p` < 4096,
+            // so the mask never changes the index.
+            pos[len & (MAX_CHUNK - 1)] = p;
+            len += usize::from(key(x) >= t);
             p += 1;
         }
     }
-    len.min(chunk.len())
+    len
 }
 
 #[cfg(test)]

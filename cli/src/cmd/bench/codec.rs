@@ -1,4 +1,6 @@
-//! `kiln bench codec`: SparseLoCo encode / decode / aggregate throughput and message size.
+//! `kiln bench codec`: SparseLoCo encode / decode / aggregate throughput and message size,
+//! each throughput also as a fraction of a streaming read of the same buffer (the memory
+//! bandwidth the same threads reach in the same run).
 
 use super::data::{self, Spec};
 use super::median;
@@ -6,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use kiln_protocol::artifact::{Artifact, ArtifactHeader, DecodeOptions};
 use kiln_protocol::codec::{
-    ErrorFeedback, Geometry, PeerMean, SparseTensor, TensorSpec, aggregate, compress_with,
+    ErrorFeedback, Geometry, PeerMean, SparseTensor, TensorSpec, aggregate_into, compress_with,
 };
 use rayon::prelude::*;
 use std::time::Instant;
@@ -50,11 +52,11 @@ pub(crate) struct CodecArgs {
     json: bool,
 }
 
-struct Figures(Vec<(&'static str, serde_json::Value)>);
+struct Figures(Vec<(String, serde_json::Value)>);
 
 impl Figures {
-    fn put(&mut self, name: &'static str, v: impl Into<serde_json::Value>) {
-        self.0.push((name, v.into()));
+    fn put(&mut self, name: impl Into<String>, v: impl Into<serde_json::Value>) {
+        self.0.push((name.into(), v.into()));
     }
 }
 
@@ -67,7 +69,14 @@ pub(crate) fn run(args: CodecArgs) -> Result<()> {
     pool.install(|| bench(&args))
 }
 
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+/// Timings of one figure: the median and the spread of the runs.
+struct Timing {
+    median: f64,
+    /// (slowest − fastest) ÷ median.
+    spread: f64,
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Timing, T) {
     let mut out = f(); // warm-up
     let mut secs = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
@@ -75,7 +84,25 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
         out = f();
         secs.push(t.elapsed().as_secs_f64());
     }
-    (median(secs), out)
+    let (lo, hi) = secs
+        .iter()
+        .fold((f64::INFINITY, 0f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    let median = median(secs);
+    let spread = (hi - lo) / median;
+    (Timing { median, spread }, out)
+}
+
+/// Reads every value once, in parallel blocks (a sum of the raw bits, which vectorizes, so
+/// the loop runs at the memory's pace).
+fn stream_read(inputs: &[Vec<f32>]) -> u32 {
+    inputs
+        .par_iter()
+        .flat_map(|v| v.par_chunks(1 << 16))
+        .map(|c| {
+            c.iter()
+                .fold(0u32, |a, x| a.wrapping_add(x.to_bits()))
+        })
+        .reduce(|| 0, u32::wrapping_add)
 }
 
 fn bench(args: &CodecArgs) -> Result<()> {
@@ -122,7 +149,8 @@ fn bench(args: &CodecArgs) -> Result<()> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Artifact { header, tensors }.encode()?)
     };
-    let (encode_s, bytes) = time(args.runs, encode);
+    let (stream_t, _) = time(args.runs, || stream_read(&inputs));
+    let (encode_t, bytes) = time(args.runs, encode);
     let bytes = bytes?;
 
     let mut ef = ErrorFeedback::new(
@@ -136,18 +164,24 @@ fn bench(args: &CodecArgs) -> Result<()> {
         0.95,
     );
     let deltas: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
-    let (step_s, step) = time(args.runs, || -> Result<usize> {
+    let (step_t, step) = time(args.runs, || -> Result<usize> {
         let tensors = ef.step(&deltas)?;
         Ok(Artifact { header, tensors }.encode()?.len())
     });
     step?;
 
+    // Decode into buffers the caller owns and reuses (faulted in once, here).
     let opts = DecodeOptions::default();
-    let (decode_s, decoded) = time(args.runs, || -> Result<Vec<Vec<f32>>> {
+    let mut decoded: Vec<Vec<f32>> = inputs.iter().map(|x| vec![0f32; x.len()]).collect();
+    let (decode_t, done) = time(args.runs, || -> Result<()> {
         let a = Artifact::decode(&bytes, &opts)?;
-        Ok(a.tensors.par_iter().map(SparseTensor::to_dense).collect())
+        a.tensors
+            .par_iter()
+            .zip(decoded.par_iter_mut())
+            .for_each(|(t, out)| t.dense_into(out));
+        Ok(())
     });
-    let decoded = decoded?;
+    done?;
 
     let artifact = Artifact::decode(&bytes, &opts)?;
     let kept: u64 = artifact.tensors.iter().map(|t| t.geometry.kept()).sum();
@@ -179,12 +213,14 @@ fn bench(args: &CodecArgs) -> Result<()> {
         })
         .collect::<Result<_, _>>()?;
     let peer_refs: Vec<&[SparseTensor]> = peers.iter().map(Vec::as_slice).collect();
-    let (agg_s, agg) = time(args.runs.min(3), || {
-        aggregate(&layout, &peer_refs, PeerMean::Selecting)
+    let mut outs: Vec<Vec<f32>> = Vec::new();
+    let (agg_t, agg) = time(args.runs, || {
+        aggregate_into(&layout, &peer_refs, PeerMean::Selecting, &mut outs)
     });
     agg?;
 
     let gbps = |s: f64| dense_bytes / s / 1e9;
+    let stream = gbps(stream_t.median);
     let mut f = Figures(Vec::new());
     f.put("set", format!("{set:?}").to_lowercase());
     f.put("elements", elements);
@@ -201,18 +237,26 @@ fn bench(args: &CodecArgs) -> Result<()> {
         round(bytes.len() as f64 * 8.0 / kept as f64, 3),
     );
     f.put("kept_value_rel_rmse", round((err2 / ref2).sqrt(), 4));
-    f.put("encode_ms", round(encode_s * 1e3, 1));
-    f.put("encode_gbps", round(gbps(encode_s), 3));
-    f.put("miner_step_ms", round(step_s * 1e3, 1));
-    f.put("miner_step_gbps", round(gbps(step_s), 3));
-    f.put("decode_ms", round(decode_s * 1e3, 1));
-    f.put("decode_gbps", round(gbps(decode_s), 3));
+    f.put("stream_read_ms", round(stream_t.median * 1e3, 2));
+    f.put("stream_read_gbps", round(stream, 2));
+    f.put("stream_read_spread", round(stream_t.spread, 3));
+    let peers = args.peers as f64;
+    for (name, t, scale) in [
+        ("encode", &encode_t, 1.0),
+        ("miner_step", &step_t, 1.0),
+        ("decode", &decode_t, 1.0),
+        ("aggregate", &agg_t, peers),
+    ] {
+        let g = gbps(t.median) * scale;
+        f.put(format!("{name}_ms"), round(t.median * 1e3, 2));
+        f.put(format!("{name}_gbps"), round(g, 3));
+        f.put(format!("{name}_of_stream_read"), round(g / stream, 3));
+        f.put(format!("{name}_spread"), round(t.spread, 3));
+    }
     f.put("aggregate_peers", args.peers);
-    f.put("aggregate_ms", round(agg_s * 1e3, 1));
-    f.put("aggregate_gbps", round(gbps(agg_s) * args.peers as f64, 3));
     if args.json {
         let obj: serde_json::Map<String, serde_json::Value> =
-            f.0.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            f.0.into_iter().collect();
         println!("{}", serde_json::Value::Object(obj));
     } else {
         for (k, v) in f.0 {
