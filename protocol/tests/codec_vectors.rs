@@ -137,8 +137,9 @@ fn all_digests() -> Vec<String> {
         out.push(hex(ef.buffers_hash()));
     }
     for f in 0..7 {
-        let peers: Vec<Vec<SparseTensor>> =
-            (0..5).map(|p| tensors(300 + 10 * f as u64 + p, f)).collect();
+        let peers: Vec<Vec<SparseTensor>> = (0..5)
+            .map(|p| tensors(300 + 10 * f as u64 + p, f))
+            .collect();
         let specs: Vec<(String, Geometry)> = peers[0]
             .iter()
             .map(|t| (t.name.clone(), t.geometry))

@@ -84,7 +84,11 @@ pub fn aggregate_tensor(
     Ok(out)
 }
 
-fn check_peers(name: &str, geometry: &Geometry, peers: &[&SparseTensor]) -> Result<(), AggregateError> {
+fn check_peers(
+    name: &str,
+    geometry: &Geometry,
+    peers: &[&SparseTensor],
+) -> Result<(), AggregateError> {
     if peers.is_empty() {
         return Err(AggregateError::NoPeers);
     }
@@ -150,9 +154,8 @@ pub fn aggregate_tensor_into(
                     counts.fill(0);
                     let range = br * per_row + bc * k..br * per_row + (bc + 1) * k;
                     for (p, cb) in peers.iter().zip(&scaled) {
-                        for (&pos, &code) in p.indices[range.clone()]
-                            .iter()
-                            .zip(&p.codes[range.clone()])
+                        for (&pos, &code) in
+                            p.indices[range.clone()].iter().zip(&p.codes[range.clone()])
                         {
                             let pos = usize::from(pos);
                             chunk[(pos / w) * cols + pos % w] += cb[usize::from(code & 3)];

@@ -24,7 +24,8 @@ impl BitWriter {
         self.acc |= u64::from(v) << self.filled;
         self.filled += n;
         if self.filled >= 32 {
-            self.bytes.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.bytes
+                .extend_from_slice(&(self.acc as u32).to_le_bytes());
             self.acc >>= 32;
             self.filled -= 32;
         }

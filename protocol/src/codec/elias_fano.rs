@@ -8,9 +8,9 @@
 //! against 12 for fixed-width packing. When `k = u` every position is kept and no bits are
 //! written. The low parts and the unary stream make the code unique for a given index set.
 
-use super::bits::BitWriter;
 #[cfg(test)]
 use super::bits::BitReader;
+use super::bits::BitWriter;
 
 /// Low bits per index for a chunk of `chunk_len` keeping `k`.
 pub fn low_bits(chunk_len: usize, k: usize) -> u32 {

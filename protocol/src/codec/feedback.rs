@@ -308,7 +308,10 @@ mod tests {
         bad[40] = f32::NAN;
         assert!(matches!(
             ef.step(&[&bad]),
-            Err(FeedbackError::Compress(CompressError::NonFinite { index: 40, .. }))
+            Err(FeedbackError::Compress(CompressError::NonFinite {
+                index: 40,
+                ..
+            }))
         ));
         assert_eq!(ef.buffers_hash(), before);
         let named = |name: &str| TensorSpec {

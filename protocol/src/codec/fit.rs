@@ -131,17 +131,6 @@ impl Rounds for Plain<'_> {
     }
 }
 
-/// An order-preserving u32 key: `a < b` in `f32::total_cmp` iff `key(a) < key(b)`.
-#[inline]
-fn order_key(v: f32) -> u32 {
-    let b = v.to_bits();
-    if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
-}
-
-fn from_order_key(k: u32) -> f32 {
-    f32::from_bits(if k >> 31 == 1 { k & 0x7fff_ffff } else { !k })
-}
-
 /// Exponent of the lowest set bit of a non-zero finite `v`.
 fn lsb_exp(v: f32) -> i32 {
     let b = v.to_bits() & 0x7fff_ffff;
@@ -153,16 +142,64 @@ fn lsb_exp(v: f32) -> i32 {
     }
 }
 
-/// The values grouped by key bucket, with what a round needs per non-empty bucket.
+/// Maps values to buckets in value order: sign, then exponent (from the smallest one present),
+/// then the top `mant` mantissa bits. Zeros join the lowest-magnitude bucket of their sign.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Smallest exponent field among the non-zero values.
+    emin: u32,
+    /// Mantissa bits per bucket.
+    mant: u32,
+    /// Buckets per sign.
+    half: usize,
+}
+
+impl Layout {
+    #[inline]
+    fn of(&self, v: f32) -> usize {
+        let b = v.to_bits();
+        let a = b & 0x7fff_ffff;
+        let e = (a >> 23).max(self.emin) - self.emin;
+        let mag = ((e << self.mant) | ((a & 0x7f_ffff) >> (23 - self.mant))) as usize;
+        if b >> 31 == 1 {
+            self.half - 1 - mag
+        } else {
+            self.half + mag
+        }
+    }
+
+    /// A value at or below every value of bucket `j`: its smallest member's bound.
+    fn bound(&self, j: usize) -> f32 {
+        let (neg, mag) = if j < self.half {
+            (true, self.half - 1 - j)
+        } else {
+            (false, j - self.half)
+        };
+        let (e, m) = (
+            (mag >> self.mant) as u32,
+            (mag & ((1 << self.mant) - 1)) as u32,
+        );
+        let low = ((e + self.emin) << 23) | (m << (23 - self.mant));
+        if neg {
+            // The most negative value of the bucket: all lower mantissa bits set.
+            -f32::from_bits(low | ((1 << (23 - self.mant)) - 1))
+        } else if mag == 0 {
+            0.0
+        } else {
+            f32::from_bits(low)
+        }
+    }
+}
+
+/// The values grouped by bucket, with what a round needs per bucket.
 struct Buckets {
     /// The values, bucket after bucket (unordered inside a bucket).
     items: Vec<f32>,
-    /// Start of each non-empty bucket in `items`, plus `n` at the end.
+    /// Start of each bucket in `items`, plus `n` at the end.
     start: Vec<u32>,
     /// Sum of the values in the buckets before each one, plus the total at the end (exact).
     before: Vec<f64>,
-    /// The smallest value of each non-empty bucket.
-    low: Vec<f32>,
+    layout: Layout,
     /// Every value is a multiple of `2^grid`.
     grid: i32,
     max_abs: f32,
@@ -175,55 +212,54 @@ impl Buckets {
         if n < MIN_BUCKETED {
             return None;
         }
-        let bits = n.ilog2().clamp(8, 16);
-        let shift = 32 - bits;
-        let nb = 1usize << bits;
-        let mut count = vec![0u32; nb];
-        let mut sum = vec![0f64; nb];
-        let mut min = vec![u32::MAX; nb];
-        let (mut max_bits, mut grid) = (0u32, i32::MAX);
+        let (mut lo, mut hi) = (u32::MAX, 0u32);
         for &v in values {
-            let k = order_key(v);
-            let b = (k >> shift) as usize;
-            count[b] += 1;
-            sum[b] += f64::from(v);
-            min[b] = min[b].min(k);
             let a = v.to_bits() & 0x7fff_ffff;
-            max_bits = max_bits.max(a);
-            if a != 0 {
-                grid = grid.min(lsb_exp(v));
-            }
+            hi = hi.max(a);
+            // Zero maps past every non-zero magnitude, so it never lowers `lo`.
+            lo = lo.min(a.wrapping_sub(1));
         }
-        if max_bits == 0 {
+        if hi == 0 {
             return None;
         }
-        // max|v| < 2^m; all subset sums are exact if n · 2^m ≤ 2^(53 + grid).
-        let m = ((max_bits >> 23) as i32).max(1) - 126;
+        let (emin, emax) = ((lo + 1) >> 23, hi >> 23);
+        // Every value is a multiple of its exponent's unit, hence of 2^grid; |v| < 2^m.
+        let grid = emin.max(1) as i32 - 150;
+        let m = emax.max(1) as i32 - 126;
+        // All subset sums are exact if n · 2^m ≤ 2^(53 + grid).
         if n.next_power_of_two().ilog2() as i32 + m > 53 + grid {
             return None;
         }
-        let used = count.iter().filter(|&&c| c > 0).count();
-        let (mut start, mut before, mut low) = (
-            Vec::with_capacity(used + 1),
-            Vec::with_capacity(used + 1),
-            Vec::with_capacity(used),
-        );
+        // About four values per bucket.
+        let exps = (emax - emin + 1) as usize;
+        let mant = (n / 8 / exps).max(1).ilog2().min(23);
+        let layout = Layout {
+            emin,
+            mant,
+            half: exps << mant,
+        };
+        let nb = 2 * layout.half;
+        let mut count = vec![0u32; nb];
+        let mut sum = vec![0f64; nb];
+        for &v in values {
+            let b = layout.of(v);
+            count[b] += 1;
+            sum[b] += f64::from(v);
+        }
+        let (mut start, mut before) = (Vec::with_capacity(nb + 1), Vec::with_capacity(nb + 1));
         let (mut at, mut acc) = (0u32, 0f64);
-        for b in 0..nb {
-            if count[b] > 0 {
-                start.push(at);
-                before.push(acc);
-                low.push(from_order_key(min[b]));
-                // Reuse `count` as the bucket's write cursor.
-                (at, count[b]) = (at + count[b], at);
-                acc += sum[b];
-            }
+        for (c, s) in count.iter_mut().zip(&sum) {
+            start.push(at);
+            before.push(acc);
+            // `count` becomes the bucket's write cursor.
+            (at, *c) = (at + *c, at);
+            acc += s;
         }
         start.push(at);
         before.push(acc);
         let mut items = vec![0f32; n];
         for &v in values {
-            let b = (order_key(v) >> shift) as usize;
+            let b = layout.of(v);
             items[count[b] as usize] = v;
             count[b] += 1;
         }
@@ -231,9 +267,9 @@ impl Buckets {
             items,
             start,
             before,
-            low,
+            layout,
             grid,
-            max_abs: f32::from_bits(max_bits),
+            max_abs: f32::from_bits(hi),
         })
     }
 
@@ -242,23 +278,23 @@ impl Buckets {
     }
 
     /// Whether every present centroid lies on the values' grid within `±max|v|`, so that
-    /// every `v − c` is exact.
+    /// `v − c` is exact for every value and every bucket bound.
     fn on_grid(&self, c: &Centroids) -> bool {
-        c.iter().flatten().all(|&c| {
-            c.abs() <= self.max_abs && (c == 0.0 || lsb_exp(c) >= self.grid)
-        })
+        c.iter()
+            .flatten()
+            .all(|&c| c.abs() <= self.max_abs && (c == 0.0 || lsb_exp(c) >= self.grid))
     }
 
     /// Count and sum of the values whose nearest slot is `slot` or later (assignment is
-    /// monotone, see the module docs).
+    /// monotone, see the module docs; bucket bounds lie on the grid too).
     fn at_or_after(&self, c: &Centroids, slot: usize) -> (usize, f64) {
-        let m = self.low.len();
-        // First bucket whose smallest value goes to `slot` or later: all of it and every
-        // later bucket does; only the bucket before it is mixed.
-        let first = self.low.partition_point(|&v| nearest(v, c) < slot);
+        let nb = self.start.len() - 1;
+        // First bucket whose bound goes to `slot` or later: all of it and every later bucket
+        // does; only the bucket before it is mixed.
+        let first = partition_point(nb, |j| nearest(self.layout.bound(j), c) < slot);
         let n = self.items.len();
         let mut count = n - self.start[first] as usize;
-        let mut sum = self.before[m] - self.before[first];
+        let mut sum = self.before[nb] - self.before[first];
         if first > 0 {
             for &v in self.bucket(first - 1) {
                 if nearest(v, c) >= slot {
@@ -269,6 +305,20 @@ impl Buckets {
         }
         (count, sum)
     }
+}
+
+/// The first `j` in `0..n` where `below(j)` is false (`below` is true then false).
+fn partition_point(n: usize, below: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if below(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// The bucketed evaluation, falling back to the plain one off the grid.
@@ -296,7 +346,7 @@ impl Rounds for Fast<'_> {
         let mut counts = [0usize; MAX_LEVELS];
         let mut sums = [0f64; MAX_LEVELS];
         // (count, sum) at or after each present slot; the first present slot takes everything.
-        let mut tail = (self.b.items.len(), self.b.before[self.b.low.len()]);
+        let mut tail = (self.b.items.len(), self.b.before[self.b.start.len() - 1]);
         for (i, &s) in slots.iter().enumerate() {
             let next = match slots.get(i + 1) {
                 Some(&t) => self.b.at_or_after(c, t),
@@ -320,18 +370,31 @@ mod tests {
     }
 
     #[test]
-    fn order_key_round_trips_and_orders() {
-        let vs = [-f32::MAX, -2.5, -1e-40, -0.0, 0.0, 1e-40, 3.0, f32::MAX];
-        for w in vs.windows(2) {
-            assert!(order_key(w[0]) < order_key(w[1]));
-        }
-        for v in vs {
-            assert_eq!(from_order_key(order_key(v)).to_bits(), v.to_bits());
-        }
+    fn layout_is_monotone_and_bounds_hold() {
         assert_eq!(lsb_exp(1.0), 0);
         assert_eq!(lsb_exp(1.5), -1);
         assert_eq!(lsb_exp(f32::from_bits(1)), -149);
         assert_eq!(lsb_exp(-8.0), 3);
+        let l = Layout {
+            emin: 118,
+            mant: 3,
+            half: 10 << 3,
+        };
+        let vs = [
+            -0.9, -0.5, -0.01, -0.007, -0.0, 0.0, 0.007, 0.01, 0.33, 0.5, 0.9,
+        ];
+        for w in vs.windows(2) {
+            assert!(l.of(w[0]) <= l.of(w[1]), "{} {}", w[0], w[1]);
+        }
+        for v in vs {
+            assert!(l.bound(l.of(v)) <= v, "{v}");
+        }
+        for j in 0..2 * l.half {
+            assert_eq!(l.of(l.bound(j)), j);
+            if j > 0 {
+                assert!(l.bound(j - 1) < l.bound(j));
+            }
+        }
     }
 
     #[test]
@@ -339,14 +402,19 @@ mod tests {
         let mut s = 1u64;
         let values: Vec<f32> = (0..20_000)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let u = (s >> 40) as f32 / (1u64 << 24) as f32;
                 let m = 2.4 + 3.0 * u * u;
                 if s >> 63 == 1 { m } else { -m }
             })
             .collect();
         let b = Buckets::new(&values).expect("fast path");
-        let fast = Fast { b: &b, values: &values };
+        let fast = Fast {
+            b: &b,
+            values: &values,
+        };
         assert!(b.on_grid(&fast.initial()));
         let (centroids, counts) = run(&fast);
         assert!(b.on_grid(&centroids), "every round stayed on the fast path");
@@ -361,7 +429,9 @@ mod tests {
             (n.clone(), any::<u64>()).prop_map(|(n, s)| make(n, s, |u, w| (u - 0.5) * w)),
             (n.clone(), any::<u64>()).prop_map(|(n, s)| make(n, s, |u, _| (u * 9.0).floor() - 4.0)),
             (n.clone(), any::<u64>(), -30i32..30).prop_map(|(n, s, e)| {
-                make(n, s, move |u, w| (u - 0.5) * 2f32.powi(e) * if w > 1.5 { 1e6 } else { 1.0 })
+                make(n, s, move |u, w| {
+                    (u - 0.5) * 2f32.powi(e) * if w > 1.5 { 1e6 } else { 1.0 }
+                })
             }),
             (n.clone(), any::<u64>()).prop_map(|(n, s)| make(n, s, |u, _| {
                 if u < 0.5 { -(1.0 + u) } else { 0.25 + u * 1e-7 }
@@ -373,7 +443,9 @@ mod tests {
     fn make(n: usize, mut s: u64, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let u = (s >> 40) as f32 / (1u64 << 24) as f32;
                 let w = ((s >> 20) & 3) as f32;
                 f(u, w)

@@ -98,10 +98,7 @@ fn stream_read(inputs: &[Vec<f32>]) -> u32 {
     inputs
         .par_iter()
         .flat_map(|v| v.par_chunks(1 << 16))
-        .map(|c| {
-            c.iter()
-                .fold(0u32, |a, x| a.wrapping_add(x.to_bits()))
-        })
+        .map(|c| c.iter().fold(0u32, |a, x| a.wrapping_add(x.to_bits())))
         .reduce(|| 0, u32::wrapping_add)
 }
 
@@ -255,8 +252,7 @@ fn bench(args: &CodecArgs) -> Result<()> {
     }
     f.put("aggregate_peers", args.peers);
     if args.json {
-        let obj: serde_json::Map<String, serde_json::Value> =
-            f.0.into_iter().collect();
+        let obj: serde_json::Map<String, serde_json::Value> = f.0.into_iter().collect();
         println!("{}", serde_json::Value::Object(obj));
     } else {
         for (k, v) in f.0 {
