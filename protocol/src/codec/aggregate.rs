@@ -158,7 +158,7 @@ pub fn aggregate_tensor_into(
                             p.indices[range.clone()].iter().zip(&p.codes[range.clone()])
                         {
                             let pos = usize::from(pos);
-                            chunk[(pos / w) * cols + pos % w] += cb[usize::from(code & 3)];
+                            chunk[g.offset_in_chunk_row(0, pos)] += cb[usize::from(code & 3)];
                             counts[pos] += 1;
                         }
                     }

@@ -5,15 +5,17 @@
 //! lower slot) and moves each centroid to the mean of its bin, the bin's sum taken in f64 in
 //! value order. Done literally that is O(n) per round.
 //!
-//! The fast path buckets the values once by the top bits of their order-preserving key (two
-//! passes: a histogram with per-bucket sums and minima, then a scatter). It applies when every
-//! value is an integer multiple of `2^L` (`L` the lowest set bit over all values) and
-//! `n · max|v| < 2^(53+L)`: then every sum of a subset of the values is exact in f64, whatever
-//! the order, so bucket sums and their differences equal the plain value-order sums bit for
-//! bit. When the current centroids also lie on that grid, every `v − c` is exact, so the
-//! nearest-centroid assignment is monotone in `v` and each bin is a run of the sorted order:
-//! a round costs a binary search over buckets and a scan of one bucket per boundary. A round
-//! whose centroids leave the grid, and any input outside the condition, runs the plain round.
+//! The fast path buckets the values once, in value order, by sign, exponent and top mantissa
+//! bits (about four values per bucket): a min/max pass for the exponent range, a histogram
+//! with per-bucket sums, and a scatter. It applies when every value is an integer multiple of
+//! `2^L` (`L` the unit of the smallest exponent present) and `n · max|v| ≤ 2^(53+L)`: then
+//! every sum of a subset of the values is exact in f64, whatever the order, so bucket sums and
+//! their differences equal the plain value-order sums bit for bit. When the current centroids
+//! also lie on that grid, every `v − c` is exact (for the values and for the bucket bounds), so
+//! the nearest-centroid assignment is monotone in `v` and each bin is a run of buckets: a
+//! round costs a binary search over bucket bounds and a scan of one bucket per boundary. A
+//! round whose centroids leave the grid, and any input outside the condition, runs the plain
+//! round. The quantiles come from a selection inside one bucket each.
 
 use super::quant::{LLOYD_ITERATIONS, MAX_LEVELS};
 

@@ -221,7 +221,12 @@ impl Geometry {
     #[inline]
     pub fn offset_in_chunk_row(&self, bc: usize, pos: usize) -> usize {
         let w = self.chunk_cols();
-        (pos / w) * self.cols() + bc * w + pos % w
+        let (i, j) = if w.is_power_of_two() {
+            (pos >> w.trailing_zeros(), pos & (w - 1))
+        } else {
+            (pos / w, pos % w)
+        };
+        i * self.cols() + bc * w + j
     }
 
     /// Row-major flat index of in-chunk position `pos` of chunk `chunk`.

@@ -268,22 +268,29 @@ impl SparseTensor {
         );
         let g = &self.geometry;
         let (h, w, cols, k) = (g.chunk_rows(), g.chunk_cols(), g.cols(), g.k());
-        let per_row = g.chunks_per_row() * k;
+        let cpr = g.chunks_per_row();
         let cb = self.codebook;
         out.par_chunks_mut(g.chunk_row_len())
-            .zip(self.indices.par_chunks(per_row))
-            .zip(self.codes.par_chunks(per_row))
-            .for_each(|((row, idx), codes)| {
-                for (bc, (idx, codes)) in idx.chunks(k).zip(codes.chunks(k)).enumerate() {
-                    let chunk = &mut row[bc * w..];
-                    for i in 0..h {
-                        chunk[i * cols..i * cols + w].fill(0.0);
-                    }
-                    for (&p, &c) in idx.iter().zip(codes) {
-                        let p = usize::from(p);
-                        chunk[(p / w) * cols + p % w] = cb.value(c);
+            .zip(self.indices.par_chunks(cpr * k))
+            .zip(self.codes.par_chunks(cpr * k))
+            .for_each_init(Vec::new, |cursor, ((block, idx), codes)| {
+                // Row by row, so writes stream through memory in order; each chunk's
+                // ascending positions are consumed one tensor row at a time.
+                cursor.clear();
+                cursor.resize(cpr, 0usize);
+                for (i, line) in block.chunks_exact_mut(cols).enumerate() {
+                    line.fill(0.0);
+                    let (first, end) = (i * w, (i + 1) * w);
+                    for (bc, c) in cursor.iter_mut().enumerate() {
+                        let (idx, codes) = (&idx[bc * k..(bc + 1) * k], &codes[bc * k..]);
+                        let seg = &mut line[bc * w..(bc + 1) * w];
+                        while let Some(&p) = idx.get(*c).filter(|&&p| usize::from(p) < end) {
+                            seg[usize::from(p) - first] = cb.value(codes[*c]);
+                            *c += 1;
+                        }
                     }
                 }
+                debug_assert!(h == 0 || cursor.iter().all(|&c| c == k));
             });
     }
 
