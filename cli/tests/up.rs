@@ -36,7 +36,17 @@ fn kiln_up_runs_six_windows_and_only_honest_miners_earn() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}\n{stdout}\n{stderr}", out.status);
-    // The live view showed every window and the dashboard; the summary closes it.
+    // The live view showed the dashboard's address first among its links, every window, and
+    // the summary closes it.
+    let links: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .split_once("http://")
+                .map(|(name, _)| name.trim())
+        })
+        .collect();
+    assert_eq!(links.first(), Some(&"dashboard"), "{stdout}");
     assert!(stdout.contains("/api/v1/status"), "{stdout}");
     let windows = stdout.lines().filter(|l| l.starts_with("window ")).count();
     assert_eq!(windows, 6, "{stdout}");

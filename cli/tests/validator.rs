@@ -517,6 +517,10 @@ async fn kiln_api_serves_a_validator_database_and_refuses_another_run() {
     assert_eq!(w["submissions"].as_array().unwrap().len(), 4);
     let (status, body) = http_get(&addr, "/api/v1/windows/4");
     assert!(status.contains("404"), "{status} {body}");
+    // The web dashboard, from the database alone.
+    let (status, body) = http_get(&addr, "/windows/3");
+    assert!(status.contains("200"), "{status} {body}");
+    assert!(body.contains("<h1>Window 3</h1>"), "{body}");
     child.kill().unwrap();
     child.wait().unwrap();
     db.drop_database().await.unwrap();

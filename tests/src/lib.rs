@@ -18,6 +18,7 @@
 //! The scenarios run the `kiln` binary of this workspace's target folder (`cargo nextest run
 //! --workspace` builds it; set `KILN_BIN` to use another).
 
+mod browser;
 pub mod metrics;
 mod run;
 
@@ -62,4 +63,9 @@ pub enum Step {
     /// Every metric `deploy/`'s Grafana dashboards and Prometheus alerts query is in a scrape of
     /// the running validator, gateway and miners, and every exported `kiln_…` metric has help.
     AssertDeployMetricsScraped,
+    /// Headless Chromium renders the validator's web dashboard: the script refreshes it live,
+    /// the loss chart has a point per window, every miner is listed with the penalty the
+    /// validator recorded for it (the copycat's and the random-data trainer's not empty), and
+    /// desktop and phone screenshots are saved beside the `kiln` binary.
+    AssertDashboardInBrowser,
 }

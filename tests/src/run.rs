@@ -149,6 +149,13 @@ impl Run {
             Step::AssertInfrastructureMissesThenRecovery => self.assert_recovery(),
             Step::AssertDeployMetricsScraped => self.assert_metrics_scraped().await,
             Step::AssertModelLearns => self.assert_model_learns().await,
+            Step::AssertDashboardInBrowser => {
+                let shots = kiln_bin()
+                    .parent()
+                    .map(|p| p.join("dashboard"))
+                    .expect("the target folder");
+                crate::browser::assert_dashboard(self.name, &self.stack, &shots).await;
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Every kind of cheating miner, beside honest ones, on one subnet: the honest miners hold all
 //! the weight, each cheat ends at zero with the right reason, the chain's incentive follows and
 //! the model's held-out loss falls. At the end, every metric `deploy/`'s dashboards and alerts
-//! query is in a scrape of the run.
+//! query is in a scrape of the run, and the web dashboard shows it all in a real browser.
 
 use kiln_e2e::{Behaviour::*, Scenario, Step::*};
 
@@ -46,6 +46,7 @@ async fn honest_miners_rank_top_and_every_cheat_earns_nothing() {
         .then(AssertIncentiveFollowsWeights)
         .then(AssertModelLearns)
         .then(AssertDeployMetricsScraped)
+        .then(AssertDashboardInBrowser)
         .run()
         .await;
 }

@@ -15,11 +15,13 @@
 //! Persistence: [`db`] (Postgres, one transaction per window).
 //! Audit: [`replay`] recomputes a recorded window's scores and weights.
 //! The async shell: [`node`] ([`node::Validator`]: chain, gateway, model, database), with
-//! [`checkpoint`] (crash-safe model files), [`metrics`] and its HTTP port [`http`], which serves the dashboard API [`api`].
+//! [`checkpoint`] (crash-safe model files), [`metrics`] and its HTTP port [`http`], which serves the dashboard API [`api`] and the web dashboard
+//! [`dashboard`].
 
 pub mod api;
 pub mod checkpoint;
 pub mod checks;
+pub mod dashboard;
 pub mod db;
 pub mod evaluate;
 pub mod fetch;

@@ -64,7 +64,10 @@ impl ApiArgs {
             clock: Some(hparams.window_clock()?),
         };
         let server = Server::start(self.listen, state, &self.http).await?;
-        println!("kiln api on http://{}/api/v1/status", server.addr);
+        println!(
+            "kiln api: dashboard http://{0}/ · JSON http://{0}/api/v1/status",
+            server.addr
+        );
         super::miner::shutdown_signal().await;
         server.stop().await
     }

@@ -81,8 +81,8 @@ pub(crate) struct ValidatorArgs {
     /// Stop after scoring this many windows.
     #[arg(long, env = "KILN_WINDOWS")]
     windows: Option<u64>,
-    /// Serve the API (`/api/v1`), `/metrics`, `/healthz` and `/readyz` on this address (port 0:
-    /// any free port).
+    /// Serve the web dashboard (`/`), the API (`/api/v1`), `/metrics`, `/healthz` and `/readyz`
+    /// on this address (port 0: any free port).
     #[arg(long, env = "KILN_LISTEN", default_value = "127.0.0.1:8781")]
     listen: SocketAddr,
     /// Print one JSON object per scored window on stdout instead of text lines.

@@ -125,15 +125,23 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     (status = 503, body = ErrorBody, description = "database unreachable or not claimed yet"),
 ))]
 async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
-    let mut st = query::status_row(&s.db)
+    live_status(&s)
         .await?
-        .ok_or_else(|| ApiError::Unavailable("no validator has claimed this database".into()))?;
+        .map(Json)
+        .ok_or_else(|| ApiError::Unavailable("no validator has claimed this database".into()))
+}
+
+/// The stored status with the live block and window; `None` before the database is claimed.
+pub async fn live_status(s: &ApiState) -> Result<Option<Status>, DbError> {
+    let Some(mut st) = query::status_row(&s.db).await? else {
+        return Ok(None);
+    };
     st.chain = s.chain.clone();
     if let Some((block, _)) = s.health.last_block() {
         st.current_block = Some(block);
     }
     st.current_window = st.current_block.zip(s.clock).map(|(b, c)| c.window_of(b));
-    Ok(Json(st))
+    Ok(Some(st))
 }
 
 /// Scored windows, newest first.

@@ -301,9 +301,14 @@ async fn miner_rows(db: &Db, uid: Option<u16>) -> Result<(Option<u64>, Vec<Miner
                  WHERE status IN ('included', 'committed') ORDER BY win DESC LIMIT 1
              ) v, unnest(v.uids, v.weights) AS u(uid, weight))
          SELECT s.uid, s.hotkey, s.verdict, s.mu, s.sigma, s.bma, s.sync, s.final_score,
-                lw.weight, n.incentive
+                lw.weight, n.incentive,
+                COALESCE(
+                    (SELECT string_agg(p.reason, '; ' ORDER BY p.id) FROM penalties p
+                     WHERE p.win = s.win AND p.uid = s.uid),
+                    sub.detail) AS penalty
          FROM scores s
          LEFT JOIN last_weights lw ON lw.uid = s.uid
+         LEFT JOIN submissions sub ON sub.win = s.win AND sub.uid = s.uid
          LEFT JOIN neurons n ON n.uid = s.uid AND n.hotkey = s.hotkey
          WHERE s.win = $1 AND ($2::int IS NULL OR s.uid = $2)
          ORDER BY s.uid",
@@ -328,6 +333,7 @@ async fn miner_rows(db: &Db, uid: Option<u16>) -> Result<(Option<u64>, Vec<Miner
                 final_score: r.try_get("final_score")?,
                 weight: r.try_get("weight")?,
                 incentive: r.try_get("incentive")?,
+                penalty: r.try_get("penalty")?,
             })
         })
         .collect::<Result<Vec<_>, DbError>>()?;

@@ -289,6 +289,9 @@ pub struct Miner {
     pub weight: Option<f64>,
     /// Its incentive on chain at the metagraph snapshot, in `[0, 1]`.
     pub incentive: Option<f64>,
+    /// Why it lost standing in that window, in words: its penalties' reasons (`; `-joined),
+    /// else its submission's reason; absent when nothing went wrong.
+    pub penalty: Option<String>,
 }
 
 /// All current miners.

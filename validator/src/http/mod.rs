@@ -1,4 +1,5 @@
-//! The validator's HTTP port: the dashboard API (`/api/v1`, see [`crate::api`]), `/metrics`,
+//! The validator's HTTP port: the web dashboard (`/`, see [`crate::dashboard`]), the dashboard
+//! API (`/api/v1`, see [`crate::api`]), `/metrics`,
 //! `/healthz` (the node is alive and following the chain) and `/readyz` (its database answers),
 //! with gzip, CORS, a per-request time limit and request metrics. The router is built by
 //! [`router`] and tested with `oneshot`.
@@ -21,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Health {
     last_block: AtomicU64,
     last_block_at_ms: AtomicU64,
+    block_interval_ms: AtomicU64,
     last_scored: AtomicU64,
 }
 
@@ -33,8 +35,33 @@ fn now_ms() -> u64 {
 impl Health {
     /// A block arrived.
     pub fn block(&self, number: u64) {
-        self.last_block.store(number, Ordering::Relaxed);
-        self.last_block_at_ms.store(now_ms(), Ordering::Relaxed);
+        self.block_at(number, now_ms());
+    }
+
+    /// A block arrived at `at_ms` (Unix milliseconds). Blocks newer than the last one also
+    /// update the block interval: a moving average (weight 1/4) of the time per block.
+    pub fn block_at(&self, number: u64, at_ms: u64) {
+        let prev = self.last_block.swap(number, Ordering::Relaxed);
+        let prev_at = self.last_block_at_ms.swap(at_ms, Ordering::Relaxed);
+        if prev_at == 0 || number <= prev {
+            return;
+        }
+        let sample = at_ms.saturating_sub(prev_at) / (number - prev);
+        let old = self.block_interval_ms.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            sample
+        } else {
+            (3 * old + sample) / 4
+        };
+        self.block_interval_ms.store(new, Ordering::Relaxed);
+    }
+
+    /// The time between blocks as observed (`None` before the second block).
+    pub fn block_interval(&self) -> Option<Duration> {
+        match self.block_interval_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
     }
 
     /// A window was scored.
@@ -100,15 +127,17 @@ impl Default for HttpOptions {
 #[error("CORS origin {0:?} is not a valid header value")]
 pub struct BadOrigin(String);
 
-/// The validator's router: API, probes and metrics.
+/// The validator's router: dashboard, API, probes and metrics.
 pub fn router(state: HttpState, options: &HttpOptions) -> Result<Router, BadOrigin> {
     describe_metrics();
-    let api = api::router(ApiState {
+    let api_state = ApiState {
         db: state.db.clone(),
         health: state.health.clone(),
         chain: state.chain.clone(),
         clock: state.clock,
-    });
+    };
+    let dashboard = crate::dashboard::router(api_state.clone());
+    let api = api::router(api_state);
     let limit = options.timeout;
     let mut app = Router::new()
         .route("/healthz", get(healthz))
@@ -116,6 +145,7 @@ pub fn router(state: HttpState, options: &HttpOptions) -> Result<Router, BadOrig
         .route("/metrics", get(render_metrics))
         .with_state(state)
         .merge(api)
+        .merge(dashboard)
         .layer(middleware::from_fn(move |req, next| {
             time_limit(limit, req, next)
         }))
@@ -226,4 +256,26 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_block_interval_follows_the_blocks_seen() {
+        let h = Health::default();
+        h.block_at(100, 10_000);
+        assert_eq!(h.block_interval(), None);
+        // Two blocks in 24 s: 12 s each.
+        h.block_at(102, 34_000);
+        assert_eq!(h.block_interval(), Some(Duration::from_secs(12)));
+        // A block repeated or older (a reorg, a reconnect) does not count.
+        h.block_at(102, 90_000);
+        assert_eq!(h.block_interval(), Some(Duration::from_secs(12)));
+        // One 4 s block moves the average a quarter of the way: (3 × 12 + 4) / 4 = 10.
+        h.block_at(103, 94_000);
+        assert_eq!(h.block_interval(), Some(Duration::from_secs(10)));
+        assert_eq!(h.last_block().map(|(b, _)| b), Some(103));
+    }
 }

@@ -24,9 +24,10 @@ impl View {
 
     pub(super) fn started(&mut self, s: &Stack) {
         self.header = format!(
-            "kiln up: subnet {} on {}\n  dashboard  http://{}/api/v1/status (OpenAPI: /api/v1/openapi.json)\n  gateway    {}\n  database   {}\n  logs       {}\n",
+            "kiln up: subnet {} on {}\n  dashboard  http://{}/\n  API        http://{}/api/v1/status (OpenAPI: /api/v1/openapi.json)\n  gateway    {}\n  database   {}\n  logs       {}\n",
             kiln_stack::NETUID,
             s.ws_url(),
+            s.api_addr(),
             s.api_addr(),
             s.gateway_url(),
             s.database_url().unwrap_or("-"),
