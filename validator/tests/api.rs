@@ -7,11 +7,8 @@ mod support;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
-use kiln_storage_gateway::server::prometheus;
-use kiln_validator::db::testing::TestDb;
-use kiln_validator::http::{Health, HttpOptions, HttpState, router};
+use kiln_validator::http::{HttpOptions, HttpState, router};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 
@@ -389,15 +386,7 @@ fn app_with_db(state: &HttpState, db: kiln_validator::db::Db) -> Router {
 
 #[tokio::test]
 async fn an_empty_database_answers_without_errors_but_status_waits_for_a_claim() {
-    let t = TestDb::new().await.unwrap();
-    let state = HttpState {
-        db: t.db.clone(),
-        health: Arc::new(Health::default()),
-        stale_after: Duration::from_secs(60),
-        prometheus: prometheus(),
-        chain: None,
-        clock: None,
-    };
+    let (t, state) = unclaimed().await;
     let app = app(&state);
     let (status, body) = get(&app, "/api/v1/status").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");

@@ -7,13 +7,10 @@ mod support;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
-use kiln_storage_gateway::server::prometheus;
 use kiln_validator::dashboard::CONTENT_SECURITY_POLICY;
-use kiln_validator::db::testing::{TestDb, synthetic_record};
-use kiln_validator::http::{Health, HttpState};
+use kiln_validator::db::testing::synthetic_record;
 use scraper::{ElementRef, Html, Selector};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use support::*;
 
 /// Fetches an HTML page: its status and document, checking the headers every page carries.
@@ -298,15 +295,7 @@ async fn bad_addresses_unknown_ids_and_a_database_gone_get_error_pages() {
 
 #[tokio::test]
 async fn an_empty_database_shows_a_page_that_waits_for_the_first_window() {
-    let t = TestDb::new().await.unwrap();
-    let state = HttpState {
-        db: t.db.clone(),
-        health: Arc::new(Health::default()),
-        stale_after: Duration::from_secs(60),
-        prometheus: prometheus(),
-        chain: None,
-        clock: None,
-    };
+    let (t, state) = unclaimed().await;
     let (status, doc) = page(&app(&state), "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(

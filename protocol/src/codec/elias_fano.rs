@@ -131,15 +131,7 @@ pub(crate) fn decode_chunk_at(
                 return Err(IndexProblem::CountMismatch);
             }
             let v = ((b << l) | usize::from(out[j])) as u16;
-            if usize::from(v) >= chunk_len {
-                return Err(IndexProblem::OutOfRange(v));
-            }
-            match prev {
-                Some(p) if p == v => return Err(IndexProblem::Duplicate(v)),
-                Some(p) if p > v => return Err(IndexProblem::Unsorted),
-                _ => {}
-            }
-            prev = Some(v);
+            accept(v, chunk_len, &mut prev)?;
             out[j] = v;
             j += 1;
             ones += 1;
@@ -159,6 +151,20 @@ const WINDOW_BITS: u64 = 56;
 
 /// At least 56 bits of `bytes` starting at bit `at` (LSB first), zeros past the end.
 #[inline]
+/// Checks that the next decoded position `v` lies in the chunk and follows `prev` strictly.
+fn accept(v: u16, chunk_len: usize, prev: &mut Option<u16>) -> Result<(), IndexProblem> {
+    if usize::from(v) >= chunk_len {
+        return Err(IndexProblem::OutOfRange(v));
+    }
+    match *prev {
+        Some(p) if p == v => return Err(IndexProblem::Duplicate(v)),
+        Some(p) if p > v => return Err(IndexProblem::Unsorted),
+        _ => {}
+    }
+    *prev = Some(v);
+    Ok(())
+}
+
 fn window(bytes: &[u8], at: u64) -> u64 {
     let i = (at / 8) as usize;
     let word = match bytes.get(i..i + 8) {
@@ -245,15 +251,7 @@ mod tests {
                     return Err(IndexProblem::CountMismatch);
                 }
                 let v = ((bucket << l) | usize::from(out[j])) as u16;
-                if usize::from(v) >= u {
-                    return Err(IndexProblem::OutOfRange(v));
-                }
-                match prev {
-                    Some(p) if p == v => return Err(IndexProblem::Duplicate(v)),
-                    Some(p) if p > v => return Err(IndexProblem::Unsorted),
-                    _ => {}
-                }
-                prev = Some(v);
+                accept(v, u, &mut prev)?;
                 out[j] = v;
                 j += 1;
             } else {

@@ -30,6 +30,17 @@ pub(super) struct Banner {
     pub(super) version: &'static str,
 }
 
+impl Banner {
+    /// The banner of `netuid` (unknown: `None`) on `chain`, with this build's version.
+    pub(super) fn new(netuid: Option<u16>, chain: Option<String>) -> Self {
+        Banner {
+            netuid,
+            chain,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
 /// A whole page: `title`, then `main`, refreshed live every `refresh_ms` when set.
 pub(super) fn page(title: &str, banner: &Banner, refresh_ms: Option<u64>, main: Markup) -> Markup {
     let subnet = banner

@@ -65,21 +65,13 @@ fn uid_or_window<T>(p: Result<Path<T>, PathRejection>) -> Result<T, PageError> {
 
 async fn banner(s: &ApiState) -> Result<Banner, PageError> {
     let status = query::status_row(&s.db).await?;
-    Ok(Banner {
-        netuid: status.map(|s| s.netuid),
-        chain: s.chain.clone(),
-        version: env!("CARGO_PKG_VERSION"),
-    })
+    Ok(Banner::new(status.map(|s| s.netuid), s.chain.clone()))
 }
 
 async fn overview_page(State(s): State<ApiState>) -> Response {
     let result = async {
         let o = overview::load(&s).await?;
-        let banner = Banner {
-            netuid: o.status.as_ref().map(|st| st.netuid),
-            chain: s.chain.clone(),
-            version: env!("CARGO_PKG_VERSION"),
-        };
+        let banner = Banner::new(o.status.as_ref().map(|st| st.netuid), s.chain.clone());
         Ok(page(
             "overview",
             &banner,
@@ -138,11 +130,7 @@ async fn respond(s: &ApiState, result: Result<Markup, PageError>) -> Response {
         ),
     };
     // The banner would need the database; an error page goes without the subnet's number.
-    let banner = Banner {
-        netuid: None,
-        chain: s.chain.clone(),
-        version: env!("CARGO_PKG_VERSION"),
-    };
+    let banner = Banner::new(None, s.chain.clone());
     let retry = (code == StatusCode::SERVICE_UNAVAILABLE).then_some(REFRESH_MS);
     let body =
         html! { h1 { (what) } p.note { (message) } p { a href="/" { "Back to the overview" } } };

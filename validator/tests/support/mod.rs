@@ -114,3 +114,17 @@ pub(crate) async fn get_with(
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     (parts.status, parts.headers, bytes.to_vec())
 }
+
+/// A fresh database no validator has claimed, served without a chain or clock.
+pub(crate) async fn unclaimed() -> (TestDb, HttpState) {
+    let t = TestDb::new().await.unwrap();
+    let state = HttpState {
+        db: t.db.clone(),
+        health: Arc::new(Health::default()),
+        stale_after: Duration::from_secs(60),
+        prometheus: prometheus(),
+        chain: None,
+        clock: None,
+    };
+    (t, state)
+}
