@@ -95,6 +95,17 @@ pub struct AuthHeaders<'a> {
     pub signature: Option<&'a str>,
 }
 
+/// An upload request's claim as its headers state it, signature not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The hotkey the request names.
+    pub hotkey: AccountId32,
+    /// The claim it says it signed.
+    pub claim: UploadClaim,
+    /// The signature bytes.
+    pub signature: [u8; 64],
+}
+
 /// A parsed, signature-checked upload request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -106,15 +117,13 @@ pub struct Verified {
     pub signature: [u8; 64],
 }
 
-/// Checks headers against the digest and length of the request, at `now_ms`.
-pub fn verify(
+/// Parses the headers of a request for `digest` and `length`: no cryptography.
+pub fn parse(
     headers: AuthHeaders<'_>,
     netuid: u16,
     digest: [u8; 32],
     length: u64,
-    now_ms: u64,
-    window_ms: u64,
-) -> Result<Verified, AuthError> {
+) -> Result<Claimed, AuthError> {
     let hotkey = headers.hotkey.ok_or(AuthError::Missing(HOTKEY_HEADER))?;
     let timestamp = headers
         .timestamp
@@ -131,27 +140,63 @@ pub fn verify(
     let mut sig = [0u8; 64];
     hex::decode_to_slice(signature.strip_prefix("0x").unwrap_or(signature), &mut sig)
         .map_err(|_| AuthError::Malformed(SIGNATURE_HEADER))?;
-    let claim = UploadClaim {
-        netuid,
-        digest,
-        length,
-        timestamp_ms,
-    };
-    if !sr25519::verify(&Signature(sig), claim.message(), &PublicKey(hotkey.0)) {
-        return Err(AuthError::BadSignature);
-    }
-    if timestamp_ms.abs_diff(now_ms) > window_ms {
-        return Err(AuthError::Stale {
-            timestamp_ms,
-            now_ms,
-            window_ms,
-        });
-    }
-    Ok(Verified {
+    Ok(Claimed {
         hotkey,
-        claim,
+        claim: UploadClaim {
+            netuid,
+            digest,
+            length,
+            timestamp_ms,
+        },
         signature: sig,
     })
+}
+
+impl Claimed {
+    /// Refuses a claim signed more than `window_ms` from `now_ms` (before any cryptography).
+    pub fn check_time(&self, now_ms: u64, window_ms: u64) -> Result<(), AuthError> {
+        let timestamp_ms = self.claim.timestamp_ms;
+        if timestamp_ms.abs_diff(now_ms) > window_ms {
+            return Err(AuthError::Stale {
+                timestamp_ms,
+                now_ms,
+                window_ms,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the sr25519 signature of the hotkey over the claim.
+    pub fn verify(self) -> Result<Verified, AuthError> {
+        let Claimed {
+            hotkey,
+            claim,
+            signature,
+        } = self;
+        if !sr25519::verify(&Signature(signature), claim.message(), &PublicKey(hotkey.0)) {
+            return Err(AuthError::BadSignature);
+        }
+        Ok(Verified {
+            hotkey,
+            claim,
+            signature,
+        })
+    }
+}
+
+/// Checks headers against the digest and length of the request, at `now_ms`: parse, time
+/// window, then signature (the cheap checks first).
+pub fn verify(
+    headers: AuthHeaders<'_>,
+    netuid: u16,
+    digest: [u8; 32],
+    length: u64,
+    now_ms: u64,
+    window_ms: u64,
+) -> Result<Verified, AuthError> {
+    let claimed = parse(headers, netuid, digest, length)?;
+    claimed.check_time(now_ms, window_ms)?;
+    claimed.verify()
 }
 
 /// Remembers signatures seen within the time window so none is accepted twice. Bounded: the
@@ -234,6 +279,19 @@ mod tests {
         );
         assert!(matches!(
             verify(headers(&h), 1, [7; 32], 100, 1_000_000 + 60_001, 60_000),
+            Err(AuthError::Stale { .. })
+        ));
+        // The time window is checked before the signature: a stale forgery costs no
+        // cryptography.
+        assert!(matches!(
+            verify(
+                headers(&forged),
+                1,
+                [7; 32],
+                100,
+                1_000_000 + 60_001,
+                60_000
+            ),
             Err(AuthError::Stale { .. })
         ));
         let none = AuthHeaders::default();

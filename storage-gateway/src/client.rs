@@ -31,6 +31,19 @@ pub enum GatewayClientError {
     Transport(String),
 }
 
+impl GatewayClientError {
+    /// Whether the failure is on the gateway's side or the network's (no connection, a 5xx,
+    /// or 429), so that the same request may succeed later; refusals of the request itself
+    /// (unregistered, bad signature, too large) are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GatewayClientError::Transport(_) => true,
+            GatewayClientError::Refused { status, .. } => *status >= 500 || *status == 429,
+            GatewayClientError::NotFound(_) | GatewayClientError::DigestMismatch(_) => false,
+        }
+    }
+}
+
 /// What an upload did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadReceipt {

@@ -136,8 +136,17 @@ pub struct GatewayConfig {
     pub uploads_burst: u32,
     /// Uploads per minute a hotkey regains.
     pub uploads_per_minute: u32,
+    /// Refused uploads a peer address may make at once; beyond them its uploads are refused
+    /// before any signature check or chain read (`peer_throttled`).
+    pub peer_refusals_burst: u32,
+    /// Refused uploads per minute a peer address regains.
+    pub peer_refusals_per_minute: u32,
     /// Seconds between registry refreshes from the chain.
     pub registry_refresh_secs: u64,
+    /// On-demand chain checks of unknown hotkeys allowed at once, across all peers.
+    pub registry_lookup_burst: u32,
+    /// On-demand chain checks regained per minute.
+    pub registry_lookups_per_minute: u32,
 }
 
 impl Default for GatewayConfig {
@@ -153,7 +162,11 @@ impl Default for GatewayConfig {
             timestamp_window_secs: 120,
             uploads_burst: 8,
             uploads_per_minute: 12,
+            peer_refusals_burst: 32,
+            peer_refusals_per_minute: 60,
             registry_refresh_secs: 12,
+            registry_lookup_burst: 20,
+            registry_lookups_per_minute: 600,
         }
     }
 }
@@ -200,6 +213,18 @@ impl GatewayConfig {
             timestamp_window_ms: self.timestamp_window_secs.saturating_mul(1000),
             burst: self.uploads_burst,
             per_minute: self.uploads_per_minute,
+            peer_refusals_burst: self.peer_refusals_burst,
+            peer_refusals_per_minute: self.peer_refusals_per_minute,
+        }
+    }
+
+    /// How the chain registry is read under this configuration.
+    pub fn registry_options(&self) -> crate::registry::RegistryOptions {
+        crate::registry::RegistryOptions {
+            refresh: std::time::Duration::from_secs(self.registry_refresh_secs.max(1)),
+            lookup_burst: self.registry_lookup_burst,
+            lookups_per_minute: self.registry_lookups_per_minute,
+            ..crate::registry::RegistryOptions::default()
         }
     }
 }

@@ -4,18 +4,21 @@
 
 use crate::auth::{self, AuthError, AuthHeaders, ReplayGuard};
 use crate::metrics::GatewayMetrics;
+use crate::peer::PeerKey;
 use crate::ratelimit::RateLimiter;
 use crate::registry::{Registration, Registry};
 use crate::store::{ArtifactStore, PutError, PutOutcome};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use parking_lot::Mutex;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Upload rules.
 #[derive(Debug, Clone)]
@@ -30,7 +33,21 @@ pub struct Limits {
     pub burst: u32,
     /// Uploads per minute a hotkey regains.
     pub per_minute: u32,
+    /// Refused uploads a peer address may make at once before it is throttled.
+    pub peer_refusals_burst: u32,
+    /// Refused uploads per minute a peer address regains.
+    pub peer_refusals_per_minute: u32,
 }
+
+impl Default for Limits {
+    /// The limits of the default gateway configuration.
+    fn default() -> Self {
+        crate::config::GatewayConfig::default().limits()
+    }
+}
+
+/// Most hotkeys and peers the limiters track at once.
+const TRACKED: usize = 100_000;
 
 /// A clock in unix milliseconds (injectable for tests).
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -52,7 +69,8 @@ pub struct AppState {
     limits: Limits,
     clock: Clock,
     replay: Mutex<ReplayGuard>,
-    rate: Mutex<RateLimiter>,
+    rate: Mutex<RateLimiter<[u8; 32]>>,
+    peers: Mutex<RateLimiter<PeerKey>>,
     metrics: GatewayMetrics,
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -67,8 +85,13 @@ impl AppState {
         prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Arc<Self> {
         Arc::new(AppState {
-            replay: Mutex::new(ReplayGuard::new(limits.timestamp_window_ms, 100_000)),
-            rate: Mutex::new(RateLimiter::new(limits.burst, limits.per_minute, 100_000)),
+            replay: Mutex::new(ReplayGuard::new(limits.timestamp_window_ms, TRACKED)),
+            rate: Mutex::new(RateLimiter::new(limits.burst, limits.per_minute, TRACKED)),
+            peers: Mutex::new(RateLimiter::new(
+                limits.peer_refusals_burst,
+                limits.peer_refusals_per_minute,
+                TRACKED,
+            )),
             store,
             registry,
             limits,
@@ -98,9 +121,28 @@ impl ApiError {
         }
     }
 
+    fn retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        self
+    }
+
     /// The machine-readable code.
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// Whether this refusal counts against the peer that caused it: every refusal except
+    /// those the gateway or its dependencies caused, a client's dropped body, and an
+    /// authenticated hotkey's own rate limit.
+    fn counts_against_peer(&self) -> bool {
+        !matches!(
+            self.code,
+            "store_unavailable"
+                | "registry_unavailable"
+                | "body_error"
+                | "rate_limited"
+                | "peer_throttled"
+        )
     }
 }
 
@@ -230,6 +272,39 @@ async fn upload_inner(
     digest_hex: &str,
     request: Request,
 ) -> Result<([u8; 32], PutOutcome, u64), ApiError> {
+    let now = (state.clock)();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| PeerKey::of(c.0.ip()));
+    if let Some(peer) = peer
+        && let Some(wait) = state.peers.lock().wait(&peer, now)
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "peer_throttled",
+            format!("too many refused uploads from {peer}; retry in {wait:?}"),
+        )
+        .retry_after(wait));
+    }
+    let result = checked_upload(state, digest_hex, request, now).await;
+    if let (Some(peer), Err(e)) = (peer, &result)
+        && e.counts_against_peer()
+    {
+        state.peers.lock().charge(peer, now);
+    }
+    result
+}
+
+/// The upload's checks, cheapest first: path, length and size; headers and time window;
+/// signature; registration (a cached set, then a bounded chain check); replay; the hotkey's
+/// rate limit; then the body streams to the store.
+async fn checked_upload(
+    state: &AppState,
+    digest_hex: &str,
+    request: Request,
+    now: u64,
+) -> Result<([u8; 32], PutOutcome, u64), ApiError> {
     let digest = parse_digest(digest_hex)?;
     let headers = request.headers();
     let length: u64 = header_str(headers, header::CONTENT_LENGTH.as_str())
@@ -252,8 +327,7 @@ async fn upload_inner(
             ),
         ));
     }
-    let now = (state.clock)();
-    let verified = auth::verify(
+    let claimed = auth::parse(
         AuthHeaders {
             hotkey: header_str(headers, auth::HOTKEY_HEADER),
             timestamp: header_str(headers, auth::TIMESTAMP_HEADER),
@@ -262,9 +336,9 @@ async fn upload_inner(
         state.limits.netuid,
         digest,
         length,
-        now,
-        state.limits.timestamp_window_ms,
     )?;
+    claimed.check_time(now, state.limits.timestamp_window_ms)?;
+    let verified = claimed.verify()?;
     match state.registry.status(&verified.hotkey).await {
         Registration::Registered => {}
         Registration::Unregistered => {
@@ -277,6 +351,18 @@ async fn upload_inner(
                 ),
             ));
         }
+        Registration::Deferred(wait) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "registry_busy",
+                format!(
+                    "hotkey {} is not in the registered set and the gateway's chain checks \
+                     are spent; retry in {wait:?}",
+                    verified.hotkey
+                ),
+            )
+            .retry_after(wait));
+        }
         Registration::Unknown => {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -285,27 +371,18 @@ async fn upload_inner(
             ));
         }
     }
-    state
-        .replay
-        .lock()
-        .expect("replay lock")
-        .check(&verified, now)?;
-    if let Err(wait) = state
-        .rate
-        .lock()
-        .expect("rate lock")
-        .check(&verified.hotkey, now)
-    {
-        let mut e = ApiError::new(
+    // After registration, so that strangers' signatures never crowd out those remembered.
+    state.replay.lock().check(&verified, now)?;
+    if let Err(wait) = state.rate.lock().check(verified.hotkey.0, now) {
+        return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!(
                 "too many uploads from {}; retry in {wait:?}",
                 verified.hotkey
             ),
-        );
-        e.retry_after = Some(wait.as_secs().max(1));
-        return Err(e);
+        )
+        .retry_after(wait));
     }
     let body = request.into_body().into_data_stream();
     let outcome = state

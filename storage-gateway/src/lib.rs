@@ -11,6 +11,7 @@ pub mod config;
 pub mod gc;
 pub mod http;
 pub mod metrics;
+pub mod peer;
 pub mod ratelimit;
 pub mod registry;
 pub mod seaweed;
@@ -20,6 +21,9 @@ pub mod store;
 pub use client::{GatewayClient, GatewayClientError, UploadReceipt};
 pub use config::{GatewayConfig, StoreConfig};
 pub use http::{AppState, Limits, router};
-pub use registry::{ChainRegistry, Registry, StaticRegistry};
+pub use registry::{
+    CachedRegistry, ChainRegistry, ChainSource, HotkeySource, Registry, RegistryOptions,
+    StaticRegistry,
+};
 pub use server::Gateway;
 pub use store::ArtifactStore;

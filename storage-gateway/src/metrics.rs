@@ -45,6 +45,16 @@ impl GatewayMetrics {
             "kiln_gateway_registered_hotkeys",
             "Hotkeys registered on the subnet, as of the last metagraph refresh."
         );
+        describe_counter!(
+            "kiln_gateway_registry_lookups_total",
+            "On-demand chain checks of hotkeys missing from the cached set, by `outcome`: \
+             registered, unregistered, failed, or deferred (the lookup budget was spent; no \
+             chain read)."
+        );
+        for outcome in ["registered", "unregistered", "failed", "deferred"] {
+            metrics::counter!("kiln_gateway_registry_lookups_total", "outcome" => outcome)
+                .increment(0);
+        }
         for outcome in ["stored", "exists"] {
             metrics::counter!("kiln_gateway_uploads_total", "outcome" => outcome).increment(0);
         }
@@ -88,6 +98,11 @@ impl GatewayMetrics {
         metrics::gauge!("kiln_gateway_registered_hotkeys").set(n as f64);
     }
 
+    /// An on-demand registration check ended with `outcome`.
+    pub fn registry_lookup(&self, outcome: &'static str) {
+        metrics::counter!("kiln_gateway_registry_lookups_total", "outcome" => outcome).increment(1);
+    }
+
     /// Bytes sent by a download.
     pub fn download_bytes(&self, bytes: u64) {
         metrics::counter!("kiln_gateway_download_bytes_total").increment(bytes);
@@ -109,6 +124,7 @@ mod tests {
             "kiln_gateway_downloads_total{outcome=\"ok\"} 0",
             "kiln_gateway_upload_bytes_total 0",
             "kiln_gateway_download_seconds_count 0",
+            "kiln_gateway_registry_lookups_total{outcome=\"deferred\"} 0",
             "# HELP kiln_gateway_upload_seconds",
         ] {
             assert!(text.contains(line), "no `{line}` in\n{text}");

@@ -29,6 +29,7 @@ fn app(store: ArtifactStore, burst: u32) -> axum::Router {
         timestamp_window_ms: 60_000,
         burst,
         per_minute: 1,
+        ..Limits::default()
     };
     router(AppState::new(
         store,
@@ -286,4 +287,62 @@ async fn s3_backend() {
     };
     let raw = weed.store_config().open().unwrap();
     contract(common::store(&weed), || common::list_keys(raw.clone())).await;
+}
+
+/// `req` as if it arrived over a connection from `peer`.
+fn from(peer: &str, mut req: Request<Body>) -> Request<Body> {
+    let addr: std::net::SocketAddr = peer.parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_uploads_keep_being_refused_is_throttled_before_any_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = StoreConfig::Local {
+        dir: dir.path().to_owned(),
+    }
+    .open()
+    .unwrap();
+    let limits = Limits {
+        netuid: NETUID,
+        max_bytes: 1 << 20,
+        timestamp_window_ms: 60_000,
+        burst: 64,
+        per_minute: 600,
+        peer_refusals_burst: 4,
+        peer_refusals_per_minute: 0,
+    };
+    let registry = StaticRegistry::new([dev::bob().public_key().to_account_id()]);
+    let app = router(AppState::new(
+        ArtifactStore::new(raw, "artifacts"),
+        Arc::new(registry),
+        limits,
+        system_clock(),
+        None,
+    ));
+    let flooder = "10.0.0.1:5000";
+    for i in 0..4u8 {
+        let req = from(flooder, signed(&[i; 10], &dev::charlie()));
+        assert_eq!(
+            error_code(&app, req).await,
+            (StatusCode::FORBIDDEN, "unregistered".into())
+        );
+    }
+    // Its fifth request is refused before anything is checked, even a valid upload.
+    let (status, headers, body) = send(&app, from(flooder, signed(b"valid", &dev::bob()))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body:?}");
+    assert!(String::from_utf8_lossy(&body).contains("peer_throttled"));
+    assert!(headers.contains_key("retry-after"));
+    // Another port on the same address is the same peer; another address is not.
+    let req = from("10.0.0.1:6000", signed(b"valid", &dev::bob()));
+    assert_eq!(send(&app, req).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let req = from("10.0.0.2:5000", signed(b"valid", &dev::bob()));
+    assert_eq!(send(&app, req).await.0, StatusCode::CREATED);
+    // Successful uploads never count: an honest peer uploads past the refusal burst.
+    for i in 0..8u8 {
+        let req = from("10.0.0.3:5000", signed(&[i; 20], &dev::bob()));
+        assert_eq!(send(&app, req).await.0, StatusCode::CREATED);
+    }
 }

@@ -26,6 +26,7 @@ fn limits() -> Limits {
         timestamp_window_ms: 60_000,
         burst: 64,
         per_minute: 600,
+        ..Limits::default()
     }
 }
 
@@ -100,7 +101,7 @@ async fn registered_hotkeys_upload_to_s3_through_the_gateway() {
         .await
         .unwrap();
     // The unregistered answer is reused briefly, then the chain is asked again.
-    tokio::time::sleep(kiln_storage_gateway::registry::RECHECK_AFTER).await;
+    tokio::time::sleep(kiln_storage_gateway::RegistryOptions::default().recheck_after).await;
     assert!(
         client
             .upload(&charlie, Bytes::from_static(b"c"))

@@ -33,6 +33,7 @@ async fn gateway(dir: &std::path::Path) -> Gateway {
             timestamp_window_ms: 60_000,
             burst: 64,
             per_minute: 600,
+            ..Limits::default()
         },
         system_clock(),
         None,

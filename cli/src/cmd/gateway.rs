@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use kiln_runtime_client::{Client, ClientOptions, Network};
 use kiln_storage_gateway::http::system_clock;
 use kiln_storage_gateway::{
-    AppState, ArtifactStore, ChainRegistry, Gateway, GatewayConfig, StoreConfig, gc,
+    AppState, ArtifactStore, CachedRegistry, ChainSource, Gateway, GatewayConfig, StoreConfig, gc,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -169,10 +169,9 @@ async fn serve(a: ServeArgs) -> Result<()> {
     }
     let store = ArtifactStore::new(config.store.open()?, &config.prefix);
     let chain = connect(&config).await?;
-    let registry = ChainRegistry::start(
-        chain,
-        config.netuid,
-        Duration::from_secs(config.registry_refresh_secs.max(1)),
+    let registry = CachedRegistry::start_with(
+        ChainSource::new(chain, config.netuid),
+        config.registry_options(),
     )
     .await;
     let prometheus = kiln_storage_gateway::server::prometheus();

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod fault;
+
 use kiln_devnet::{NodeConfig, NodeHandle, spawn};
 use kiln_devnet_runtime::dev;
 use kiln_protocol::commitment::Commitment;
@@ -110,6 +112,7 @@ pub async fn net_with(s3: bool, commit_reveal: Option<u16>) -> Option<Net> {
             timestamp_window_ms: 60_000,
             burst: 64,
             per_minute: 600,
+            ..Limits::default()
         },
         system_clock(),
         None,

@@ -52,14 +52,6 @@ pub(crate) struct CodecArgs {
     json: bool,
 }
 
-struct Figures(Vec<(String, serde_json::Value)>);
-
-impl Figures {
-    fn put(&mut self, name: impl Into<String>, v: impl Into<serde_json::Value>) {
-        self.0.push((name.into(), v.into()));
-    }
-}
-
 pub(crate) fn run(args: CodecArgs) -> Result<()> {
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(t) = args.threads {
@@ -218,7 +210,7 @@ fn bench(args: &CodecArgs) -> Result<()> {
 
     let gbps = |s: f64| dense_bytes / s / 1e9;
     let stream = gbps(stream_t.median);
-    let mut f = Figures(Vec::new());
+    let mut f = super::Figures::default();
     f.put("set", format!("{set:?}").to_lowercase());
     f.put("elements", elements);
     f.put("tensors", specs.len());
@@ -251,17 +243,7 @@ fn bench(args: &CodecArgs) -> Result<()> {
         f.put(format!("{name}_spread"), round(t.spread, 3));
     }
     f.put("aggregate_peers", args.peers);
-    if args.json {
-        let obj: serde_json::Map<String, serde_json::Value> = f.0.into_iter().collect();
-        println!("{}", serde_json::Value::Object(obj));
-    } else {
-        for (k, v) in f.0 {
-            match v {
-                serde_json::Value::String(s) => println!("{k} {s}"),
-                v => println!("{k} {v}"),
-            }
-        }
-    }
+    f.print(args.json);
     Ok(())
 }
 

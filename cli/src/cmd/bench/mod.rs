@@ -5,6 +5,7 @@ mod codec;
 mod convergence;
 mod data;
 mod devnet;
+mod flood;
 mod gateway;
 mod train;
 mod validator;
@@ -26,7 +27,8 @@ pub(crate) enum BenchCmd {
     /// Devnet start-up time and blocks per second with one signed transfer per block.
     Devnet(devnet::DevnetArgs),
     /// Upload and download MB/s through the storage gateway and directly to the same S3
-    /// server (a SeaweedFS it starts, or `--s3-endpoint`).
+    /// server (a SeaweedFS it starts, or `--s3-endpoint`); with `--flood N`, honest uploads
+    /// under a flood of unwanted requests and the chain lookups the flood caused.
     Gateway(gateway::GatewayArgs),
     /// The validator's evaluation cost per miner and miners per second (the Gauntlet on
     /// updates trained by simulated miners).
@@ -53,6 +55,32 @@ impl BenchCmd {
             Self::Validator(args) => validator::run(args),
             Self::Api(args) => api::run(args),
             Self::Convergence(args) => convergence::run(args),
+        }
+    }
+}
+
+/// Named figures in the order measured, printed as `name value` lines or one JSON object.
+#[derive(Debug, Default)]
+pub(crate) struct Figures(Vec<(String, serde_json::Value)>);
+
+impl Figures {
+    /// Adds a figure.
+    pub(crate) fn put(&mut self, name: impl Into<String>, v: impl Into<serde_json::Value>) {
+        self.0.push((name.into(), v.into()));
+    }
+
+    /// Prints every figure.
+    pub(crate) fn print(self, json: bool) {
+        if json {
+            let obj: serde_json::Map<String, serde_json::Value> = self.0.into_iter().collect();
+            println!("{}", serde_json::Value::Object(obj));
+        } else {
+            for (k, v) in self.0 {
+                match v {
+                    serde_json::Value::String(s) => println!("{k} {s}"),
+                    v => println!("{k} {v}"),
+                }
+            }
         }
     }
 }
