@@ -369,3 +369,41 @@ async fn a_miner_whose_upload_outlasts_the_deadline_commits_nothing() {
     assert_eq!(feedback, digest(&report["feedback_hash"]));
     assert_ne!(feedback, digest(&started["feedback_hash"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_miner_whose_gateway_fails_past_the_deadline_commits_and_uploads_late() {
+    let Some(net) = net(false).await else { return };
+    let proxy = common::fault::FaultProxy::start(net.gateway.addr()).await;
+    proxy.set_down(true);
+    at_window_start(&net.chain).await;
+    let mut miner = MinerProc::start(&net, "//Charlie", &proxy.url, &["--windows", "2"]);
+    assert_eq!(miner.next(120).await["event"], "started");
+    // Every upload attempt of the window fails on the gateway's side, yet the digest is
+    // committed in time.
+    let first = miner.next(120).await;
+    assert_eq!(first["outcome"], "committed", "{first}");
+    let d = digest(&first["digest"]);
+    let charlie = from_secret("//Charlie").unwrap();
+    let block = first["block"].as_u64().unwrap();
+    let on_chain = commitment_at(&net.chain, &charlie, block).await.unwrap();
+    assert_eq!(on_chain.digest, d);
+    let direct = GatewayClient::new(&net.gateway.url(), NETUID, Duration::from_secs(10), 0).unwrap();
+    assert_eq!(direct.head(&d).await.unwrap(), None, "not uploaded yet");
+    // The gateway recovers: the committed artifact arrives while the miner works on the next
+    // window, and it is the bytes the digest names.
+    proxy.set_down(false);
+    let mut stored = None;
+    for _ in 0..100 {
+        stored = direct.head(&d).await.unwrap();
+        if stored.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(BLOCK_MS)).await;
+    }
+    assert_eq!(stored, Some(on_chain.byte_len), "the late upload never arrived");
+    let bytes = direct.download(&d).await.unwrap();
+    Artifact::decode(&bytes, &DecodeOptions::default()).unwrap();
+    let second = miner.next(120).await;
+    assert_eq!(second["outcome"], "committed", "{second}");
+    miner.wait_ok();
+}

@@ -19,6 +19,7 @@ pub mod node;
 pub mod round;
 pub mod state;
 pub mod sync;
+mod upload;
 mod watch;
 
 pub use cheat::Cheat;

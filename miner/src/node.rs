@@ -10,6 +10,7 @@ use crate::metrics::MinerMetrics;
 use crate::round::{RoundError, WindowUpdate, produce};
 use crate::state::{Identity, MinerState, StateError};
 use crate::sync::{self, ModelSync, SyncError};
+use crate::upload;
 use crate::watch::{AbortOnDrop, watch_window_end};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -157,6 +158,8 @@ pub struct Miner {
     attempted: Option<u64>,
     /// The window of the newest manifest applied or seen.
     manifest_window: Option<u64>,
+    /// A committed artifact still being uploaded after its deadline (the newest replaces it).
+    late_upload: Option<AbortOnDrop>,
     metrics: MinerMetrics,
 }
 
@@ -269,6 +272,7 @@ impl Miner {
             attempted: state.last_window,
             state,
             manifest_window: None,
+            late_upload: None,
             metrics: MinerMetrics::register(),
             cfg,
         };
@@ -494,8 +498,18 @@ impl Miner {
             update.took,
         );
 
-        let (outcome, upload_took) = self.deliver(window, &update.update).await;
+        let (outcome, upload_took, pending) = self.deliver(window, &update.update).await;
         report.upload_seconds = upload_took.as_secs_f64();
+        // Only a committed artifact is worth uploading late.
+        if let (Outcome::Committed { .. }, Some(bytes)) = (&outcome, pending) {
+            self.late_upload = Some(upload::upload_late(
+                self.gateway.clone(),
+                self.chain.clone(),
+                self.hotkey.clone(),
+                bytes,
+                self.clock.end_block(window + 1),
+            ));
+        }
         match &outcome {
             Outcome::Committed { .. } => {
                 self.state.feedback = update.update.next_feedback;
@@ -601,8 +615,14 @@ impl Miner {
         result
     }
 
-    /// Uploads and commits if the deadline allows. Returns the outcome and the upload time.
-    async fn deliver(&self, window: u64, update: &WindowUpdate) -> (Outcome, Duration) {
+    /// Uploads and commits if the deadline allows. Returns the outcome, the upload time, and
+    /// the bytes when the gateway failed until the deadline and the digest was committed
+    /// without them (to be uploaded late).
+    async fn deliver(
+        &self,
+        window: u64,
+        update: &WindowUpdate,
+    ) -> (Outcome, Duration, Option<Bytes>) {
         let margin = self.cfg.commit_margin;
         let deadline = self.clock.commit_deadline(window);
         let too_late = |block| match decide(&self.clock, window, block, margin) {
@@ -613,12 +633,13 @@ impl Miner {
         };
         let block = match self.chain.current_block().await {
             Ok(b) => b,
-            Err(e) => return (Outcome::CommitFailed(e.to_string()), Duration::ZERO),
+            Err(e) => return (Outcome::CommitFailed(e.to_string()), Duration::ZERO, None),
         };
         if let Some(late) = too_late(block) {
-            return (late, Duration::ZERO);
+            return (late, Duration::ZERO, None);
         }
         let started = Instant::now();
+        let mut pending = None;
         let (digest, byte_len) = if self.cfg.cheat == Some(Cheat::Copycat) {
             let until = deadline.saturating_sub(margin);
             let net = self.cfg.netuid;
@@ -628,24 +649,49 @@ impl Miner {
                     return (
                         Outcome::UploadFailed("nothing to copy".into()),
                         Duration::ZERO,
+                        None,
                     );
                 }
             }
         } else {
             let bytes = Bytes::from(update.bytes.clone());
-            if let Err(e) = self.gateway.upload(&self.hotkey, bytes).await {
-                return (Outcome::UploadFailed(e.to_string()), started.elapsed());
+            // Retry while one more block of margin would still leave time to commit.
+            let keep_trying = || async {
+                self.chain.current_block().await.is_ok_and(|block| {
+                    decide(&self.clock, window, block, margin + 1) == CommitDecision::Commit
+                })
+            };
+            match upload::upload_while(&self.gateway, &self.hotkey, &bytes, keep_trying).await {
+                Ok(_) => {}
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(
+                        window,
+                        error = %e,
+                        "the gateway failed until the deadline; committing the digest and \
+                         uploading after it"
+                    );
+                    pending = Some(bytes);
+                }
+                Err(e) => {
+                    return (
+                        Outcome::UploadFailed(e.to_string()),
+                        started.elapsed(),
+                        None,
+                    );
+                }
             }
             (update.digest, update.bytes.len() as u64)
         };
         let took = started.elapsed();
-        self.metrics.uploaded(byte_len as usize, took);
+        if pending.is_none() {
+            self.metrics.uploaded(byte_len as usize, took);
+        }
         let block = match self.chain.current_block().await {
             Ok(b) => b,
-            Err(e) => return (Outcome::CommitFailed(e.to_string()), took),
+            Err(e) => return (Outcome::CommitFailed(e.to_string()), took, None),
         };
         if let Some(late) = too_late(block) {
-            return (late, took);
+            return (late, took, None);
         }
         let commitment = Commitment {
             kind: CommitmentKind::Artifact,
@@ -656,7 +702,7 @@ impl Miner {
         };
         let bytes = match commitment.encode() {
             Ok(b) => b,
-            Err(e) => return (Outcome::CommitFailed(e.to_string()), took),
+            Err(e) => return (Outcome::CommitFailed(e.to_string()), took, None),
         };
         let outcome = match self
             .chain
@@ -674,7 +720,7 @@ impl Miner {
             },
             Err(e) => Outcome::CommitFailed(e.to_string()),
         };
-        (outcome, took)
+        (outcome, took, pending)
     }
 }
 

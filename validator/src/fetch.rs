@@ -9,6 +9,19 @@ use kiln_protocol::commitment::Commitment;
 use kiln_storage_gateway::{GatewayClient, GatewayClientError};
 use std::collections::BTreeMap;
 
+/// The name of the validator's own gateway in the outage record.
+pub const OWN_GATEWAY: &str = "";
+
+/// Asks `gateway` for an artifact nobody has: healthy if it answers (404 after asking its
+/// store), failed with the reason otherwise.
+pub async fn probe(gateway: &GatewayClient) -> Result<(), String> {
+    gateway
+        .head(&crate::probe::probe_digest())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// The validator's gateway and the named ones.
 #[derive(Debug, Clone)]
 pub struct Sources {
@@ -25,6 +38,22 @@ impl Sources {
     /// The gateway a commitment's bytes are fetched from.
     pub fn for_locator(&self, locator: &str) -> &GatewayClient {
         self.named.get(locator).unwrap_or(&self.default)
+    }
+
+    /// The name under which a locator's gateway is probed: the locator when it is one of the
+    /// named gateways, else [`OWN_GATEWAY`].
+    pub fn gateway_name<'a>(&self, locator: &'a str) -> &'a str {
+        if self.named.contains_key(locator) {
+            locator
+        } else {
+            OWN_GATEWAY
+        }
+    }
+
+    /// Every gateway artifacts are fetched from, with its name.
+    pub fn gateways(&self) -> impl Iterator<Item = (&str, &GatewayClient)> {
+        std::iter::once((OWN_GATEWAY, &self.default))
+            .chain(self.named.iter().map(|(k, v)| (k.as_str(), v)))
     }
 
     /// The validator's own gateway (manifests and checkpoints are published there).

@@ -29,6 +29,7 @@ pub mod http;
 pub mod machine;
 pub mod metrics;
 pub mod node;
+pub mod probe;
 pub mod rating;
 pub mod replay;
 pub mod score;

@@ -10,10 +10,11 @@ mod weights;
 use crate::checkpoint::ModelFiles;
 use crate::db::{Db, DbError, Persisted};
 use crate::evaluate::{EvalConfig, clip_scales_by_miner, clipped, measure, random_loss};
-use crate::fetch::Sources;
+use crate::fetch::{self, Sources};
 use crate::http::Health;
 use crate::machine::{Action, Input, MachineConfig, Member, WindowMachine};
 use crate::metrics::ValidatorMetrics;
+use crate::probe::Outages;
 use crate::window::{Download, Posted, resume_at};
 use futures::StreamExt;
 use kiln_protocol::assignment::{assigned_pool, random_pool};
@@ -27,7 +28,7 @@ use kiln_training::{Model, ModelConfig, mean_loss};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// How a validator runs.
@@ -130,7 +131,35 @@ pub struct Validator {
     last_manifest: Option<Digest>,
     files: ModelFiles,
     health: Arc<Health>,
+    /// Failed gateway probes of the last windows.
+    outages: Arc<parking_lot::Mutex<Outages>>,
     metrics: ValidatorMetrics,
+}
+
+/// Time between probes of the gateways.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// Probes every gateway each [`PROBE_EVERY`] and records failures at the latest block.
+async fn probe_gateways(
+    sources: Sources,
+    health: Arc<Health>,
+    outages: Arc<parking_lot::Mutex<Outages>>,
+) {
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some((block, _)) = health.last_block() else {
+            continue;
+        };
+        for (name, gateway) in sources.gateways() {
+            let result = fetch::probe(gateway).await;
+            if let Err(e) = &result {
+                tracing::warn!(gateway = name, block, error = %e, "gateway probe failed");
+            }
+            outages.lock().record(name, block, result);
+        }
+    }
 }
 
 impl std::fmt::Debug for Validator {
@@ -222,6 +251,9 @@ impl Validator {
             last_manifest: state.last_manifest,
             files,
             health: Arc::new(Health::default()),
+            outages: Arc::new(parking_lot::Mutex::new(Outages::new(
+                clock.blocks_per_window().saturating_mul(4),
+            ))),
             metrics: ValidatorMetrics::register(),
             cfg,
         })
@@ -264,6 +296,11 @@ impl Validator {
         };
         // Aborted when the window loop returns.
         let _reveals = AbortOnDrop(tokio::spawn(revealer.run(self.clock)));
+        let _probes = AbortOnDrop(tokio::spawn(probe_gateways(
+            self.sources.clone(),
+            self.health.clone(),
+            self.outages.clone(),
+        )));
         let state = self.db.state().await?;
         let current = self.clock.window_of(self.chain.current_block().await?);
         let last = state.and_then(|s| s.last_scored_window);
@@ -527,11 +564,28 @@ impl Validator {
 
     async fn fetch(&self, uid: u16, c: Commitment) -> (u16, Download) {
         let started = Instant::now();
-        let download = self.sources.fetch(&c, self.cfg.max_artifact_bytes).await;
+        let download = match self.sources.fetch(&c, self.cfg.max_artifact_bytes).await {
+            Download::NotFound => self.missing(&c),
+            other => other,
+        };
         if let Download::Bytes(b) = &download {
             self.metrics.fetched(b.len(), started.elapsed());
         }
         (uid, download)
+    }
+
+    /// A committed artifact its gateway does not have: the miner's fault, unless a probe of
+    /// that gateway failed between the window's first block and its commit deadline.
+    fn missing(&self, c: &Commitment) -> Download {
+        let gateway = self.sources.gateway_name(&c.locator);
+        let upload_phase = self.clock.start_block(c.window)..=self.clock.commit_deadline(c.window);
+        match self.outages.lock().during(gateway, upload_phase) {
+            Some(o) => Download::Unreachable(format!(
+                "not in the gateway, which failed at block {} while miners uploaded ({})",
+                o.block, o.reason
+            )),
+            None => Download::NotFound,
+        }
     }
 
     /// The model's mean loss on the held-out rows (`None` when the run holds none out).
