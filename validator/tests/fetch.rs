@@ -1,6 +1,6 @@
 //! Fetching committed artifacts from two real gateways (HTTP, local stores): the locator picks
 //! the gateway, anything else goes to the validator's own, and each outcome is what the verdict
-//! needs (bytes, not found, too large, unreachable).
+//! needs (bytes, not found, too large, unreachable); probes tell live gateways from dead ones.
 
 use bytes::Bytes;
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
@@ -9,7 +9,8 @@ use kiln_storage_gateway::http::{Limits, system_clock};
 use kiln_storage_gateway::{
     AppState, ArtifactStore, Gateway, GatewayClient, StaticRegistry, StoreConfig,
 };
-use kiln_validator::fetch::Sources;
+use kiln_validator::fetch::{self, Sources};
+use kiln_validator::probe::Outages;
 use kiln_validator::window::Download;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -108,6 +109,22 @@ async fn the_locator_picks_the_gateway_and_each_outcome_is_reported() {
         sources.fetch(&commitment(&on_b, "down"), 1 << 20).await,
         Download::Unreachable(_)
     ));
+
+    // Probes: both live gateways answer, the dead one fails; the outage record names it by the
+    // locator that reaches it, and unknown locators by the validator's own gateway.
+    let mut outages = Outages::new(100);
+    for (name, gateway) in sources.gateways() {
+        outages.record(name, 10, fetch::probe(gateway).await);
+    }
+    let names: Vec<&str> = sources.gateways().map(|(n, _)| n).collect();
+    assert_eq!(names, [fetch::OWN_GATEWAY, "b", "down"]);
+    assert_eq!(outages.during(sources.gateway_name("gw"), 0..=20), None);
+    assert_eq!(outages.during(sources.gateway_name("b"), 0..=20), None);
+    let outage = outages
+        .during(sources.gateway_name("down"), 0..=20)
+        .expect("the dead gateway's probe failed");
+    assert_eq!(outage.block, 10);
+    assert!(outage.reason.contains("transport"), "{}", outage.reason);
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
