@@ -3,15 +3,19 @@
 //! and the end-to-end tests are built on it.
 //!
 //! Children exit when the stack's process goes away, however it goes: each is told so by
-//! [`process::EXIT_WITH_PARENT`] and watches its stdin.
+//! [`process::EXIT_WITH_PARENT`] and watches its stdin. A child that exits while the stack
+//! runs is started again after a backoff ([`supervise`]), and counted ([`ComponentStatus`]).
 
+mod child;
 pub mod config;
 pub mod postgres;
 pub mod process;
 pub mod report;
 pub mod stack;
+pub mod supervise;
 pub mod warm;
 
 pub use config::{Behaviour, S3, StackConfig};
-pub use report::{MinerRow, Summary, WindowReport};
+pub use report::{Component, ComponentStatus, MinerRow, Summary, WindowReport};
 pub use stack::{MinerNode, NETUID, Stack, StackError};
+pub use supervise::Status;

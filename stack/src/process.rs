@@ -173,6 +173,15 @@ impl Proc {
         }
     }
 
+    /// How it ended, once it has (never waits).
+    pub fn try_exit(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(s)) => Some(s.to_string()),
+            Ok(None) => None,
+            Err(e) => Some(format!("unknown ({e})")),
+        }
+    }
+
     /// Its process id, while it runs.
     pub fn id(&self) -> Option<u32> {
         self.child.id()

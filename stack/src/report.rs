@@ -1,6 +1,7 @@
 //! What a stack's run showed: per window and per miner, and the run's summary.
 
 use crate::config::Behaviour;
+use crate::supervise::Status;
 use kiln_validator::api::types::WindowDetail;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -129,6 +130,47 @@ pub struct ModelLoss {
     pub loss: f64,
 }
 
+/// A component of a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "component", rename_all = "kebab-case")]
+pub enum Component {
+    /// The chain.
+    Devnet,
+    /// The storage gateway.
+    Gateway,
+    /// The validator.
+    Validator,
+    /// A miner.
+    Miner {
+        /// Its uid.
+        uid: u16,
+    },
+}
+
+impl std::fmt::Display for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Component::Devnet => f.write_str("devnet"),
+            Component::Gateway => f.write_str("gateway"),
+            Component::Validator => f.write_str("validator"),
+            Component::Miner { uid } => write!(f, "miner {uid}"),
+        }
+    }
+}
+
+/// How a component has fared: where it stands and how often it was restarted after exiting on
+/// its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ComponentStatus {
+    /// The component.
+    #[serde(flatten)]
+    pub component: Component,
+    /// Where it stands.
+    pub status: Status,
+    /// Restarts after unexpected exits.
+    pub restarts: u32,
+}
+
 /// The run's summary (`kiln up --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -144,11 +186,13 @@ pub struct Summary {
     pub model_loss_first: Option<f64>,
     /// … and at the last.
     pub model_loss_last: Option<f64>,
+    /// Every component, with its restarts.
+    pub components: Vec<ComponentStatus>,
 }
 
 impl Summary {
-    /// Sums `reports` up.
-    pub fn of(reports: &[WindowReport]) -> Self {
+    /// Sums `reports` up, with where the stack's `components` stand at the end.
+    pub fn of(reports: &[WindowReport], components: &[ComponentStatus]) -> Self {
         let mut miners: BTreeMap<u16, MinerSummary> = BTreeMap::new();
         for r in reports {
             for m in &r.miners {
@@ -201,6 +245,7 @@ impl Summary {
             model_loss_first: model_loss.first().map(|m| m.loss),
             model_loss_last: model_loss.last().map(|m| m.loss),
             model_loss,
+            components: components.to_vec(),
         }
     }
 }
@@ -273,6 +318,51 @@ pub fn summary_table(s: &Summary) -> String {
             m.penalties.join("; ")
         );
     }
+    let _ = writeln!(
+        out,
+        "\n{:<12} {:<10} {:>8}",
+        "component", "status", "restarts"
+    );
+    for c in &s.components {
+        let _ = writeln!(
+            out,
+            "{:<12} {:<10} {:>8}",
+            c.component.to_string(),
+            status_name(c.status),
+            c.restarts
+        );
+    }
+    out
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Running => "running",
+        Status::Restarting => "restarting",
+        Status::Stopped => "stopped",
+        Status::Failed => "failed",
+    }
+}
+
+/// The components in one line: how many run untroubled, then each that was restarted or does
+/// not run.
+pub fn components_line(components: &[ComponentStatus]) -> String {
+    let fine = |c: &&ComponentStatus| c.status == Status::Running && c.restarts == 0;
+    let mut out = format!(
+        "components: {} of {} running",
+        components
+            .iter()
+            .filter(|c| c.status == Status::Running)
+            .count(),
+        components.len()
+    );
+    for c in components.iter().filter(|c| !fine(c)) {
+        let _ = write!(out, "; {} {}", c.component, status_name(c.status));
+        if c.restarts > 0 {
+            let s = if c.restarts == 1 { "" } else { "s" };
+            let _ = write!(out, " ({} restart{s})", c.restarts);
+        }
+    }
     out
 }
 
@@ -324,7 +414,7 @@ mod tests {
             report(3, Vec::new()),
         ];
         reports[0].model_loss = None;
-        let s = Summary::of(&reports);
+        let s = Summary::of(&reports, &[]);
         assert_eq!(s.model_loss_first, Some(5.8));
         assert_eq!(s.model_loss_last, Some(5.7));
         assert_eq!(
@@ -340,8 +430,8 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(Summary::of(&reports[..2]).model_loss_last, Some(5.8));
-        assert_eq!(Summary::of(&reports[..1]).model_loss_first, None);
+        assert_eq!(Summary::of(&reports[..2], &[]).model_loss_last, Some(5.8));
+        assert_eq!(Summary::of(&reports[..1], &[]).model_loss_first, None);
     }
 
     #[test]
@@ -362,7 +452,7 @@ mod tests {
                 ],
             ),
         ];
-        let s = Summary::of(&good);
+        let s = Summary::of(&good, &[]);
         assert!(s.honest_hold_all_weight);
         assert_eq!(s.windows, [1, 2]);
         assert_eq!(s.miners[1].penalties, ["copy of 1"]);
@@ -380,9 +470,51 @@ mod tests {
                 row(2, Behaviour::RandomData, Some(0.5), ""),
             ],
         )];
-        assert!(!Summary::of(&bad).honest_hold_all_weight);
+        assert!(!Summary::of(&bad, &[]).honest_hold_all_weight);
         let nobody = [report(1, vec![row(1, Behaviour::Honest, Some(0.0), "")])];
-        assert!(!Summary::of(&nobody).honest_hold_all_weight);
-        assert!(!Summary::of(&[]).honest_hold_all_weight);
+        assert!(!Summary::of(&nobody, &[]).honest_hold_all_weight);
+        assert!(!Summary::of(&[], &[]).honest_hold_all_weight);
+    }
+
+    #[test]
+    fn the_summary_counts_each_components_restarts() {
+        let status = |component, status, restarts| ComponentStatus {
+            component,
+            status,
+            restarts,
+        };
+        let components = [
+            status(Component::Devnet, Status::Running, 0),
+            status(Component::Gateway, Status::Running, 1),
+            status(Component::Validator, Status::Running, 0),
+            status(Component::Miner { uid: 2 }, Status::Failed, 5),
+        ];
+        let s = Summary::of(&[], &components);
+        let json = serde_json::to_value(&s).expect("serializable");
+        assert_eq!(
+            json["components"][1],
+            serde_json::json!({"component": "gateway", "status": "running", "restarts": 1})
+        );
+        assert_eq!(
+            json["components"][3],
+            serde_json::json!({"component": "miner", "uid": 2, "status": "failed", "restarts": 5})
+        );
+        let table = summary_table(&s);
+        assert!(
+            table.contains("gateway      running           1"),
+            "{table}"
+        );
+        assert!(
+            table.contains("miner 2      failed            5"),
+            "{table}"
+        );
+        assert_eq!(
+            components_line(&components),
+            "components: 3 of 4 running; gateway running (1 restart); miner 2 failed (5 restarts)"
+        );
+        assert_eq!(
+            components_line(&components[..1]),
+            "components: 1 of 1 running"
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! Starting, watching and stopping a local subnet: the devnet, the gateway, Postgres, one
 //! validator and the miners, each a `kiln` child process.
 
+use crate::child::Child;
 use crate::config::{Behaviour, StackConfig};
 use crate::postgres::{Postgres, PostgresError};
 use crate::process::{Proc, ProcError};
-use crate::report::{WindowReport, rows};
+use crate::report::{Component, ComponentStatus, WindowReport, rows};
+use crate::supervise::{Policy, Status};
 use crate::warm::{WarmError, warm_model};
 use kiln_runtime_client::keys::{account, from_secret};
 use kiln_runtime_client::metagraph::proportion;
@@ -15,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
+use tokio::time::Instant;
 
 /// The subnet a stack runs (created at the devnet's genesis).
 pub const NETUID: u16 = 1;
@@ -63,6 +66,18 @@ pub enum StackError {
         /// What went wrong.
         detail: String,
     },
+    /// A component the run needs exited and is not restarted any more.
+    #[error(
+        "the {component} exited and is not restarted (restarts so far: {restarts}); its log: {log}"
+    )]
+    Failed {
+        /// The component.
+        component: Component,
+        /// Its restarts before it failed.
+        restarts: u32,
+        /// Its stderr.
+        log: PathBuf,
+    },
     /// A component printed something unexpected.
     #[error("`kiln {what}` printed an unexpected line: {line}")]
     Unexpected {
@@ -98,7 +113,7 @@ pub struct MinerNode {
     pub losses: BTreeMap<u64, f64>,
     /// Where it serves Prometheus metrics (`host:port`), once it said.
     pub metrics: Option<String>,
-    proc: Proc,
+    child: Child,
 }
 
 /// A running local subnet.
@@ -110,22 +125,28 @@ pub struct Stack {
     ws_url: String,
     gateway_url: String,
     api: String,
-    validator_args: Vec<String>,
-    validator: Proc,
+    validator: Child,
     miners: Vec<MinerNode>,
-    gateway: Proc,
-    devnet: Proc,
+    gateway: Child,
+    devnet: Child,
     db: Option<Postgres>,
     scored: u64,
+    epoch: Instant,
 }
 
 impl Stack {
     /// Starts everything, registering and funding every miner, and returns once the validator
     /// and the miners run. `progress` hears each step.
+    ///
+    /// From then on, [`Stack::supervise`] (which waiting for windows and commits calls) starts
+    /// again, after a backoff ([`Policy::RESTART`]), the gateway, the validator or a miner that
+    /// exited on its own. Not the devnet: it keeps its chain in memory, so a new one would be
+    /// another chain; its exit ends the run.
     pub async fn start(
         cfg: StackConfig,
         mut progress: impl FnMut(&str),
     ) -> Result<Self, StackError> {
+        let epoch = Instant::now();
         let run_dir = cfg.state_dir.join("run");
         if run_dir.exists() {
             std::fs::remove_dir_all(&run_dir).map_err(io("clearing the last run"))?;
@@ -157,8 +178,17 @@ impl Stack {
                 cfg.tempo.to_string(),
             ])
             .collect();
-        let mut devnet = Proc::spawn(&cfg.bin, &devnet_args, &[], &logs.join("devnet.log"))?;
+        let mut devnet = Child::spawn(
+            Component::Devnet,
+            &cfg.bin,
+            devnet_args,
+            &[],
+            logs.join("devnet.log"),
+            Policy::NEVER,
+            epoch.elapsed(),
+        )?;
         let ws_url = devnet
+            .proc()
             .wait_for(START_WAIT, |v| listening(v, "kiln devnet listening on "))
             .await?;
         let chain = Client::connect(Network::Url(ws_url.clone()), ClientOptions::default())
@@ -207,10 +237,21 @@ impl Stack {
             })
             .filter_map(|(k, v)| Some((k, v?)))
             .collect();
-        let mut gateway = Proc::spawn(&cfg.bin, &gw_args, &secrets, &logs.join("gateway.log"))?;
+        let mut gateway = Child::spawn(
+            Component::Gateway,
+            &cfg.bin,
+            gw_args,
+            &secrets,
+            logs.join("gateway.log"),
+            Policy::RESTART,
+            epoch.elapsed(),
+        )?;
         let gateway_url = gateway
+            .proc()
             .wait_for(START_WAIT, |v| listening(v, "kiln gateway listening on "))
             .await?;
+        // A restarted gateway listens where the miners and the validator look for it.
+        gateway.pin("--listen", gateway_url.trim_start_matches("http://"));
 
         progress("starting Postgres");
         let db = Postgres::provide(cfg.database_url.as_deref(), &run_dir).await?;
@@ -237,13 +278,18 @@ impl Stack {
             strings(["validator", "--listen", "127.0.0.1:0"]).collect::<Vec<_>>();
         validator_args.extend(node_args(VALIDATOR_HOTKEY, &vdir));
         validator_args.extend(["--database-url".into(), db.url().to_string()]);
-        let mut validator = Proc::spawn(
+        let mut validator = Child::spawn(
+            Component::Validator,
             &cfg.bin,
-            &validator_args,
+            validator_args,
             &LOG_ENV,
-            &logs.join("validator.log"),
+            logs.join("validator.log"),
+            Policy::RESTART,
+            epoch.elapsed(),
         )?;
-        let api = started(&mut validator).await?;
+        let api = started(validator.proc()).await?;
+        // The dashboard stays where it was printed across restarts.
+        validator.pin("--listen", &api);
 
         progress("starting the miners");
         let mut miners = Vec::new();
@@ -263,7 +309,15 @@ impl Stack {
                 hotkey,
                 losses: BTreeMap::new(),
                 metrics: None,
-                proc: Proc::spawn(&cfg.bin, &args, &LOG_ENV, &log)?,
+                child: Child::spawn(
+                    Component::Miner { uid },
+                    &cfg.bin,
+                    args,
+                    &LOG_ENV,
+                    log,
+                    Policy::RESTART,
+                    epoch.elapsed(),
+                )?,
             });
         }
         Ok(Self {
@@ -273,13 +327,13 @@ impl Stack {
             ws_url,
             gateway_url,
             api,
-            validator_args,
             validator,
             miners,
             gateway,
             devnet,
             db: Some(db),
             scored: 0,
+            epoch,
         })
     }
 
@@ -318,8 +372,51 @@ impl Stack {
         &self.miners
     }
 
+    /// Every component and where it stands: the devnet, the gateway, the validator, then the
+    /// miners by uid.
+    pub fn components(&self) -> Vec<ComponentStatus> {
+        [&self.devnet, &self.gateway, &self.validator]
+            .into_iter()
+            .chain(self.miners.iter().map(|m| &m.child))
+            .map(Child::status)
+            .collect()
+    }
+
+    /// The process id of `component`, while it runs.
+    pub fn pid(&self, component: Component) -> Option<u32> {
+        match component {
+            Component::Devnet => self.devnet.id(),
+            Component::Gateway => self.gateway.id(),
+            Component::Validator => self.validator.id(),
+            Component::Miner { uid } => self.miners.iter().find(|m| m.uid == uid)?.child.id(),
+        }
+    }
+
+    /// One round of supervision: notices the components that exited on their own and starts
+    /// them again once their backoff is over. An error once the devnet, the gateway or the
+    /// validator failed (exited and not restarted): the run cannot go on without them. A
+    /// failed miner only drops out of the run.
+    pub fn supervise(&mut self) -> Result<(), StackError> {
+        let now = self.epoch.elapsed();
+        for m in &mut self.miners {
+            m.child.supervise(now);
+        }
+        for c in [&mut self.devnet, &mut self.gateway, &mut self.validator] {
+            c.supervise(now);
+            let s = c.status();
+            if s.status == Status::Failed {
+                return Err(StackError::Failed {
+                    component: s.component,
+                    restarts: s.restarts,
+                    log: c.log().to_path_buf(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Waits for the validator's next scored window and reports it; `None` once the configured
-    /// number of windows has been reported.
+    /// number of windows has been reported. Supervises the components meanwhile.
     pub async fn next_window(
         &mut self,
         wait: Duration,
@@ -329,6 +426,7 @@ impl Stack {
         }
         let until = tokio::time::Instant::now() + wait;
         loop {
+            self.supervise()?;
             self.drain_miners();
             let left = until.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
@@ -339,13 +437,15 @@ impl Stack {
                 }
                 .into());
             }
-            let v = match self
-                .validator
-                .next(left.min(Duration::from_millis(200)))
-                .await
-            {
+            let tick = left.min(Duration::from_millis(200));
+            if !self.validator.running() {
+                tokio::time::sleep(tick).await;
+                continue;
+            }
+            let v = match self.validator.proc().next(tick).await {
                 Ok(v) => v,
-                Err(ProcError::Silent { .. }) => continue,
+                // An exit is the supervisor's to notice, on the next round.
+                Err(ProcError::Silent { .. } | ProcError::Exited { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
             if v["event"] == "window" {
@@ -365,7 +465,7 @@ impl Stack {
     fn drain_miners(&mut self) -> Vec<(u16, u64, String)> {
         let mut seen = Vec::new();
         for m in &mut self.miners {
-            while let Some(e) = m.proc.try_next() {
+            while let Some(e) = m.child.proc().try_next() {
                 if e["event"] == "metrics" {
                     m.metrics = e["listen"].as_str().map(String::from);
                 }
@@ -400,6 +500,7 @@ impl Stack {
         let until = tokio::time::Instant::now() + wait;
         let mut committed: BTreeMap<u16, u64> = BTreeMap::new();
         loop {
+            self.supervise()?;
             for (uid, w, outcome) in self.drain_miners() {
                 if outcome == "committed" {
                     committed.insert(uid, w);
@@ -499,16 +600,16 @@ impl Stack {
         Ok(scrapes)
     }
 
-    /// `kill -9` of the validator, as a crash would.
+    /// `kill -9` of the validator, as a crash would, but on purpose: the supervisor leaves it
+    /// to [`Stack::restart_validator`] and counts no restart.
     pub async fn kill_validator(&mut self) {
         self.validator.kill().await;
     }
 
     /// Starts the validator again (after [`Stack::kill_validator`]).
     pub async fn restart_validator(&mut self) -> Result<(), StackError> {
-        let log = self.run_dir.join("logs").join("validator.log");
-        self.validator = Proc::spawn(&self.cfg.bin, &self.validator_args, &LOG_ENV, &log)?;
-        self.api = started(&mut self.validator).await?;
+        self.validator.respawn(self.epoch.elapsed())?;
+        self.api = started(self.validator.proc()).await?;
         Ok(())
     }
 
@@ -517,7 +618,7 @@ impl Stack {
     pub async fn stop(mut self) {
         let grace = Duration::from_secs(10);
         for m in &mut self.miners {
-            m.proc.stop(grace).await;
+            m.child.stop(grace).await;
         }
         self.validator.stop(grace).await;
         self.gateway.stop(grace).await;

@@ -22,7 +22,7 @@ mod browser;
 pub mod metrics;
 mod run;
 
-pub use kiln_stack::Behaviour;
+pub use kiln_stack::{Behaviour, Component};
 pub use run::Scenario;
 
 /// One step of a scenario.
@@ -48,6 +48,19 @@ pub enum Step {
     AssertIncentiveFollowsWeights,
     /// `kill -9` of the validator in the middle of a window, then a restart.
     CrashValidator,
+    /// `kill -9` of a component's process by its pid, behind the stack's back, in the middle
+    /// of a window; then waits until the stack's supervisor has started it again and every
+    /// component's metrics endpoint answers.
+    Kill(Component),
+    /// The run's summary (as `kiln up --json` writes it) counts `restarts` restarts of
+    /// `component` and none of any other, every component running; and a window after the one
+    /// of the last [`Step::Kill`] evaluated every honest miner.
+    AssertRestarted {
+        /// The component killed.
+        component: Component,
+        /// Its restarts.
+        restarts: u32,
+    },
     /// Every window scored was recorded once, consecutively, and each weight vector was sent
     /// once: nothing lost, nothing duplicated across restarts.
     AssertNothingLostOrDuplicated,

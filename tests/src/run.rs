@@ -2,9 +2,9 @@
 
 use crate::{Step, metrics};
 use kiln_runtime_client::BlockSel;
-use kiln_stack::{Behaviour, S3, Stack, StackConfig, WindowReport};
+use kiln_stack::{Behaviour, Component, S3, Stack, StackConfig, Summary, WindowReport};
 use kiln_storage_gateway::seaweed::{self, SeaweedFs};
-use kiln_validator::api::types::ModelLossPage;
+use kiln_validator::api::types::{ModelLossPage, Status};
 use sqlx::{Connection, PgConnection};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,6 +89,7 @@ impl Scenario {
             reports: Vec::new(),
             weed,
             outage: None,
+            killed_in: None,
             _dir: dir,
         };
         for step in &self.steps {
@@ -125,6 +126,7 @@ struct Run {
     reports: Vec<WindowReport>,
     weed: Option<SeaweedFs>,
     outage: Option<u64>,
+    killed_in: Option<u64>,
     _dir: tempfile::TempDir,
 }
 
@@ -144,6 +146,11 @@ impl Run {
             } => self.assert_penalty(*miner, verdict, reason).await,
             Step::AssertIncentiveFollowsWeights => self.assert_incentive().await,
             Step::CrashValidator => self.crash_validator().await,
+            Step::Kill(component) => self.kill(*component).await,
+            Step::AssertRestarted {
+                component,
+                restarts,
+            } => self.assert_restarted(*component, *restarts),
             Step::AssertNothingLostOrDuplicated => self.assert_once().await,
             Step::S3OutageForAWindow => self.s3_outage().await,
             Step::AssertInfrastructureMissesThenRecovery => self.assert_recovery(),
@@ -372,18 +379,128 @@ impl Run {
         );
     }
 
-    async fn crash_validator(&mut self) {
-        // Half-way through a window: past its start, before its scoring.
+    /// Waits half a window: past a window's start, before its scoring.
+    async fn half_a_window(&self) {
         let chain = self.stack.chain().clone();
         let start = chain.current_block().await.expect("block");
         while chain.current_block().await.expect("block") < start + 10 {
             tokio::time::sleep(Duration::from_millis(BLOCK_MS / 2)).await;
         }
+    }
+
+    async fn crash_validator(&mut self) {
+        self.half_a_window().await;
         self.stack.kill_validator().await;
         self.stack
             .restart_validator()
             .await
             .unwrap_or_else(|e| panic!("[{}] the validator did not restart: {e}", self.name));
+    }
+
+    async fn kill(&mut self, component: Component) {
+        let name = self.name;
+        self.half_a_window().await;
+        let status: Status = self
+            .stack
+            .api_get("/api/v1/status")
+            .await
+            .unwrap_or_else(|e| panic!("[{name}] reading the validator's status: {e}"));
+        self.killed_in = status.current_window;
+        let restarts = |stack: &Stack| {
+            stack
+                .components()
+                .iter()
+                .find(|c| c.component == component)
+                .map(|c| c.restarts)
+                .unwrap_or_else(|| panic!("[{name}] the stack has no {component}"))
+        };
+        let before = restarts(&self.stack);
+        let pid = self
+            .stack
+            .pid(component)
+            .unwrap_or_else(|| panic!("[{name}] the {component} does not run"));
+        let killed = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("running kill");
+        assert!(killed.success(), "[{name}] kill -9 {pid}: {killed}");
+        eprintln!(
+            "[{name}] killed the {component} (pid {pid}) in window {:?}",
+            self.killed_in
+        );
+        // Restarted (after a backoff of half a second) and serving again.
+        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut last = String::new();
+        loop {
+            if let Err(e) = self.stack.supervise() {
+                panic!("[{name}] {e}");
+            }
+            if restarts(&self.stack) > before {
+                match self.stack.scrape_metrics().await {
+                    Ok(_) => break,
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "[{name}] the {component} was not restarted and serving within 60 s: {:?}; {last}",
+                self.stack.components()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let again = self.stack.pid(component);
+        assert!(
+            again.is_some() && again != Some(pid),
+            "[{name}] the {component} runs as {again:?}, killed as {pid}"
+        );
+    }
+
+    fn assert_restarted(&self, component: Component, restarts: u32) {
+        let name = self.name;
+        // What `kiln up --json` writes.
+        let summary = Summary::of(&self.reports, &self.stack.components());
+        let json = serde_json::to_value(&summary).expect("a serializable summary");
+        let listed = json["components"]
+            .as_array()
+            .unwrap_or_else(|| panic!("[{name}] no components in {json}"));
+        let wanted = serde_json::to_value(component).expect("a serializable component");
+        let same = |c: &serde_json::Value| {
+            c["component"] == wanted["component"] && c["uid"] == wanted["uid"]
+        };
+        assert_eq!(
+            listed.len(),
+            self.stack.miners().len() + 3,
+            "[{name}] {json}"
+        );
+        assert_eq!(
+            listed.iter().filter(|c| same(c)).count(),
+            1,
+            "[{name}] {json}"
+        );
+        for c in listed {
+            let expected = if same(c) { restarts } else { 0 };
+            assert_eq!(c["restarts"], expected, "[{name}] restarts of {c}");
+            assert_eq!(c["status"], "running", "[{name}] {c}");
+        }
+        // The run went on: a window after the kill's evaluated every honest miner.
+        let killed_in = self
+            .killed_in
+            .unwrap_or_else(|| panic!("[{name}] a Kill step before this one"));
+        let recovered = self
+            .reports
+            .iter()
+            .filter(|r| r.window > killed_in)
+            .any(|r| {
+                r.miners
+                    .iter()
+                    .filter(|m| m.behaviour.is_honest())
+                    .all(|m| m.verdict == "evaluated")
+            });
+        assert!(
+            recovered,
+            "[{name}] no window after {killed_in} evaluated every honest miner: {:#?}",
+            self.reports
+        );
     }
 
     async fn assert_once(&self) {

@@ -1,8 +1,9 @@
 //! Crashes and outages: the validator killed mid-window resumes without losing or repeating
-//! anything; S3 down for a window is recorded as the validator's own infrastructure failure,
+//! anything; a gateway killed behind the stack's back is restarted by its supervisor and the
+//! run goes on; S3 down for a window is recorded as the validator's own infrastructure failure,
 //! never the miners', and the run recovers.
 
-use kiln_e2e::{Behaviour::*, Scenario, Step::*};
+use kiln_e2e::{Behaviour::*, Component::Gateway, Scenario, Step::*};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_validator_killed_mid_window_resumes_without_loss_or_repeats() {
@@ -18,6 +19,22 @@ async fn a_validator_killed_mid_window_resumes_without_loss_or_repeats() {
             verdict: "copy",
             reason: "copy of uid",
         })
+        .run()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_killed_mid_window_is_restarted_and_the_run_goes_on() {
+    Scenario::new("gateway-sigkill")
+        .miners([Honest, Honest])
+        .then(AdvanceWindows(1))
+        .then(Kill(Gateway))
+        .then(AdvanceWindows(3))
+        .then(AssertRestarted {
+            component: Gateway,
+            restarts: 1,
+        })
+        .then(AssertWeights)
         .run()
         .await;
 }

@@ -121,15 +121,15 @@ impl UpArgs {
                 }
             }
         };
-        let summary = Summary::of(&reports);
+        let summary = Summary::of(&reports, &stack.components());
         let logs = stack.run_dir().join("logs");
         stack.stop().await;
-        outcome.with_context(|| format!("the logs are in {}", logs.display()))?;
+        // The summary also when the run failed: it names the component that did.
         view.summary(&summary);
         if let Some(path) = &self.json {
             std::fs::write(path, serde_json::to_vec_pretty(&summary)?)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
-        Ok(())
+        outcome.with_context(|| format!("the logs are in {}", logs.display()))
     }
 }

@@ -1,7 +1,7 @@
-//! `kiln up`'s terminal view: the start-up steps, then the latest window, redrawn in place on a
-//! terminal or printed line by line otherwise.
+//! `kiln up`'s terminal view: the start-up steps, then the latest window and how the components
+//! fare (restarts included), redrawn in place on a terminal or printed line by line otherwise.
 
-use kiln_stack::report::{summary_table, window_table};
+use kiln_stack::report::{components_line, summary_table, window_table};
 use kiln_stack::{Stack, Summary, WindowReport};
 use std::io::IsTerminal;
 
@@ -50,11 +50,12 @@ impl View {
             .model_loss
             .map_or(String::new(), |l| format!("model loss {l:.4}; "));
         println!(
-            "window {} (block {}, {model}{weights}; {} miners)\n{}",
+            "window {} (block {}, {model}{weights}; {} miners)\n{}{}\n",
             r.window,
             r.block,
             s.miners().len(),
-            window_table(r)
+            window_table(r),
+            components_line(&s.components())
         );
     }
 
