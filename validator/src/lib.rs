@@ -26,6 +26,7 @@ pub mod db;
 pub mod evaluate;
 pub mod fetch;
 pub mod http;
+pub mod lineage;
 pub mod machine;
 pub mod metrics;
 pub mod node;

@@ -134,23 +134,29 @@ impl Db {
             .collect()
     }
 
-    /// How many manifests behind the current model each recorded model hash is (the current
-    /// model is 0, the base of the latest manifest 1, …), newest `depth` manifests.
-    pub async fn model_lineage(
+    /// The newest `depth` manifests, newest first: each one's base model and the block its
+    /// commitment landed in (input to [`crate::lineage::behind_by_base`]).
+    pub async fn recent_manifests(
         &self,
-        current: &Digest,
         depth: i64,
-    ) -> Result<BTreeMap<Digest, u32>, DbError> {
-        let rows = sqlx::query("SELECT base_model_hash FROM manifests ORDER BY win DESC LIMIT $1")
-            .bind(depth)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = BTreeMap::from([(*current, 0)]);
-        for (i, r) in rows.iter().enumerate() {
-            let base = digest_of(r.try_get("base_model_hash")?, "base_model_hash")?;
-            out.entry(base).or_insert(i as u32 + 1);
-        }
-        Ok(out)
+    ) -> Result<Vec<crate::lineage::ManifestRecord>, DbError> {
+        let rows = sqlx::query(
+            "SELECT base_model_hash, commit_block FROM manifests ORDER BY win DESC LIMIT $1",
+        )
+        .bind(depth)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::lineage::ManifestRecord {
+                    base_model_hash: digest_of(r.try_get("base_model_hash")?, "base_model_hash")?,
+                    commit_block: r
+                        .try_get::<Option<i64>, _>("commit_block")?
+                        .map(|b| u64_of(b, "commit_block"))
+                        .transpose()?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -12,6 +12,7 @@ use crate::db::{Db, DbError, Persisted};
 use crate::evaluate::{EvalConfig, clip_scales_by_miner, clipped, measure, random_loss};
 use crate::fetch::{self, Sources};
 use crate::http::Health;
+use crate::lineage;
 use crate::machine::{Action, Input, MachineConfig, Member, WindowMachine};
 use crate::metrics::ValidatorMetrics;
 use crate::probe::Outages;
@@ -330,6 +331,11 @@ impl Validator {
                     None => return Err(ValidatorError::Stream("ended".into())),
                 },
             };
+            // A manifest whose upload or commit failed (the gateway or the chain was down) is
+            // published again at every block until it lands, so miners can follow.
+            if let Err(e) = self.republish().await {
+                tracing::warn!(error = %e, "could not check for an unpublished manifest");
+            }
             while block >= self.clock.random_seed_block(next) {
                 let summary = tokio::select! {
                     () = &mut shutdown => return Ok(()),
@@ -551,8 +557,26 @@ impl Validator {
             standings: self.db.standings(&hotkeys).await?,
             last_evaluated: self.db.last_evaluated().await?,
             model_hash: self.model_hash,
-            known_bases: self.db.model_lineage(&self.model_hash, 16).await?,
+            known_bases: self.known_bases(window).await?,
         })
+    }
+
+    /// Manifests behind the model, per base, as window `window`'s miners could have followed.
+    async fn known_bases(&self, window: u64) -> Result<BTreeMap<Digest, u32>, ValidatorError> {
+        let cutoff = lineage::sync_cutoff(&self.clock, window);
+        let sync_phase = self.clock.start_block(window)..=cutoff;
+        let gateway_failed = self
+            .outages
+            .lock()
+            .during(fetch::OWN_GATEWAY, sync_phase)
+            .is_some();
+        let manifests = self.db.recent_manifests(16).await?;
+        Ok(lineage::behind_by_base(
+            self.model_hash,
+            &manifests,
+            cutoff,
+            gateway_failed,
+        ))
     }
 
     async fn rows(&self, idx: &[u64]) -> Result<Vec<u32>, ValidatorError> {
