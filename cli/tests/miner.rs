@@ -387,7 +387,8 @@ async fn a_miner_whose_gateway_fails_past_the_deadline_commits_and_uploads_late(
     let block = first["block"].as_u64().unwrap();
     let on_chain = commitment_at(&net.chain, &charlie, block).await.unwrap();
     assert_eq!(on_chain.digest, d);
-    let direct = GatewayClient::new(&net.gateway.url(), NETUID, Duration::from_secs(10), 0).unwrap();
+    let direct =
+        GatewayClient::new(&net.gateway.url(), NETUID, Duration::from_secs(10), 0).unwrap();
     assert_eq!(direct.head(&d).await.unwrap(), None, "not uploaded yet");
     // The gateway recovers: the committed artifact arrives while the miner works on the next
     // window, and it is the bytes the digest names.
@@ -400,7 +401,11 @@ async fn a_miner_whose_gateway_fails_past_the_deadline_commits_and_uploads_late(
         }
         tokio::time::sleep(Duration::from_millis(BLOCK_MS)).await;
     }
-    assert_eq!(stored, Some(on_chain.byte_len), "the late upload never arrived");
+    assert_eq!(
+        stored,
+        Some(on_chain.byte_len),
+        "the late upload never arrived"
+    );
     let bytes = direct.download(&d).await.unwrap();
     Artifact::decode(&bytes, &DecodeOptions::default()).unwrap();
     let second = miner.next(120).await;

@@ -278,7 +278,7 @@ impl Miner {
         };
         // A validator on another run, or a model off its chain, stops the start; a fetch that
         // fails is retried at the next window.
-        match miner.catch_up().await {
+        match miner.catch_up(None).await {
             Ok(_) => {}
             Err(
                 e @ (SyncError::OtherRun { .. }
@@ -349,22 +349,34 @@ impl Miner {
 
     /// Applies every manifest the lead validator published that the model lacks. Returns the
     /// applied windows.
-    async fn catch_up(&mut self) -> Result<Vec<u64>, SyncError> {
+    async fn catch_up(&mut self, give_up: Option<u64>) -> Result<Vec<u64>, SyncError> {
         let Some(lead) = self.lead_manifest().await? else {
             return Ok(Vec::new());
         };
-        let latest = self.sync.manifest(&lead.commitment.digest).await?;
+        let latest = self
+            .until(give_up, self.sync.manifest(&lead.commitment.digest))
+            .await?;
         self.manifest_window = Some(latest.window);
         let missing = self
-            .sync
-            .missing(&self.model_hash, &lead.commitment.digest)
+            .until(
+                give_up,
+                self.sync.missing(&self.model_hash, &lead.commitment.digest),
+            )
             .await?;
         let mut applied = Vec::new();
+        let mut stopped = None;
         for m in missing {
-            let artifacts = self.sync.artifacts(&m).await?;
+            let artifacts = match self.until(give_up, self.sync.artifacts(&m)).await {
+                Ok(a) => a,
+                Err(e) => {
+                    stopped = Some(e);
+                    break;
+                }
+            };
             let model = self.model.clone();
             let outer = self.sync.outer().clone();
             let window = m.window;
+            // Not raced against the wait: an outer step runs to its end once started.
             tokio::task::spawn_blocking(move || sync::apply(&model, &m, &artifacts, &outer))
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??;
@@ -377,7 +389,40 @@ impl Miner {
                 tracing::warn!(error = %e, "could not save the model checkpoint");
             }
         }
-        Ok(applied)
+        match stopped {
+            Some(e) if applied.is_empty() => Err(e),
+            Some(e) => {
+                tracing::warn!(error = %e, ?applied, "caught up part of the way");
+                Ok(applied)
+            }
+            None => Ok(applied),
+        }
+    }
+
+    /// Runs a download, ending it with [`SyncError::WaitOver`] once the chain reaches
+    /// `give_up` (when given): a gateway that hangs cannot hold the window's training back.
+    async fn until<T>(
+        &self,
+        give_up: Option<u64>,
+        download: impl std::future::Future<Output = Result<T, SyncError>>,
+    ) -> Result<T, SyncError> {
+        let Some(give_up) = give_up else {
+            return download.await;
+        };
+        let wait_over = async {
+            loop {
+                if let Ok(block) = self.chain.current_block().await
+                    && block >= give_up
+                {
+                    return block;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        };
+        tokio::select! {
+            result = download => result,
+            block = wait_over => Err(SyncError::WaitOver { block }),
+        }
     }
 
     async fn lead_manifest(&self) -> Result<Option<sync::ManifestRef>, SyncError> {
@@ -401,7 +446,7 @@ impl Miner {
         let wanted = window.checked_sub(1);
         let give_up = self.clock.start_block(window) + self.cfg.manifest_wait_blocks;
         loop {
-            match self.catch_up().await {
+            match self.catch_up(Some(give_up)).await {
                 Ok(applied) if !applied.is_empty() => {
                     self.metrics.manifests(applied.len(), false);
                     on_event(MinerEvent::Synced {
@@ -412,15 +457,18 @@ impl Miner {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, window, "model sync failed"),
             }
-            // No validator has published yet (a new run): nothing to wait for.
-            let Some(have) = self.manifest_window else {
-                return;
-            };
-            if wanted.is_none_or(|w| have >= w) {
+            let have = self.manifest_window;
+            if wanted.is_none_or(|w| have.is_some_and(|h| h >= w)) {
                 return;
             }
+            // Waits even before any manifest was seen: in a new run the first one is on its
+            // way, and a miner that started without it would train a stale base.
             let block = self.chain.current_block().await.unwrap_or(give_up);
             if block >= give_up {
+                if have.is_none() {
+                    tracing::debug!(window, "no validator has published a manifest yet");
+                    return;
+                }
                 tracing::warn!(
                     window,
                     "the previous window's manifest did not arrive in time"

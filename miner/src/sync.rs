@@ -59,6 +59,12 @@ pub fn lead_manifest(
 /// Why the model could not be brought up to date.
 #[derive(Debug, Error)]
 pub enum SyncError {
+    /// The window's wait for manifests ended before a download finished.
+    #[error("the manifest wait ended at block {block} before the downloads finished")]
+    WaitOver {
+        /// The block the wait ended at.
+        block: u64,
+    },
     /// A manifest or artifact could not be downloaded.
     #[error("downloading {what}: {source}")]
     Fetch {

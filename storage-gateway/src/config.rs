@@ -93,6 +93,7 @@ impl StoreConfig {
                 allow_http,
             } => {
                 let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_retry(store_retry())
                     .with_bucket_name(bucket)
                     .with_region(region)
                     .with_allow_http(*allow_http)
@@ -168,6 +169,22 @@ impl Default for GatewayConfig {
             registry_lookup_burst: 20,
             registry_lookups_per_minute: 600,
         }
+    }
+}
+
+/// How S3 requests are retried: a few quick retries within 10 s (object_store's default keeps
+/// retrying for 3 minutes), so that a store outage surfaces as `store_unavailable` while
+/// clients can still act on it (a miner retries, then commits; a validator records
+/// `infrastructure`) instead of every request hanging.
+pub fn store_retry() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        backoff: object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(2),
+            base: 2.0,
+        },
+        max_retries: 4,
+        retry_timeout: std::time::Duration::from_secs(10),
     }
 }
 

@@ -68,8 +68,11 @@ pub enum Step {
     /// again after the validator scored that window.
     S3OutageForAWindow,
     /// The outage's window recorded the honest miners as infrastructure failures (no penalty,
-    /// no lost standing), and a later window evaluated them again.
+    /// no lost standing), and one of the two windows after it evaluated them all again.
     AssertInfrastructureMissesThenRecovery,
+    /// No honest miner has a penalty in any window scored so far (faults of the subnet's
+    /// infrastructure cost them nothing).
+    AssertNoHonestPenalties,
     /// The model learns: its held-out loss, served by the API's model-loss series and
     /// recorded in Postgres, is lower at the latest window than at the first.
     AssertModelLearns,

@@ -56,7 +56,12 @@ impl Scenario {
     /// Runs the scenario; panics (failing the test) at the first step that does not hold.
     pub async fn run(self) {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut dir = tempfile::tempdir().expect("a temporary folder");
+        // KILN_E2E_KEEP=1 keeps the run's folder (logs, state) for a look after the test.
+        if std::env::var_os("KILN_E2E_KEEP").is_some() {
+            dir.disable_cleanup(true);
+            eprintln!("[{}] keeping {}", self.name, dir.path().display());
+        }
         let weed = if self.s3 {
             Some(
                 SeaweedFs::start()
@@ -154,6 +159,7 @@ impl Run {
             Step::AssertNothingLostOrDuplicated => self.assert_once().await,
             Step::S3OutageForAWindow => self.s3_outage().await,
             Step::AssertInfrastructureMissesThenRecovery => self.assert_recovery(),
+            Step::AssertNoHonestPenalties => self.assert_no_honest_penalties(),
             Step::AssertDeployMetricsScraped => self.assert_metrics_scraped().await,
             Step::AssertModelLearns => self.assert_model_learns().await,
             Step::AssertDashboardInBrowser => {
@@ -653,16 +659,34 @@ impl Run {
             assert_eq!(m.verdict, "infrastructure", "[{}] {at:#?}", self.name);
             assert!(m.penalties.is_empty(), "[{}] {m:#?}", self.name);
         }
-        let recovered = self.reports.iter().filter(|r| r.window > outage).any(|r| {
-            r.miners
-                .iter()
-                .filter(|m| m.behaviour.is_honest())
-                .all(|m| m.verdict == "evaluated")
-        });
+        let recovered = self
+            .reports
+            .iter()
+            .filter(|r| r.window > outage && r.window <= outage + 2)
+            .any(|r| {
+                r.miners
+                    .iter()
+                    .filter(|m| m.behaviour.is_honest())
+                    .all(|m| m.verdict == "evaluated")
+            });
         assert!(
             recovered,
-            "[{}] no later window evaluated the honest miners: {:#?}",
+            "[{}] neither of the two windows after the outage evaluated every honest miner: {:#?}",
             self.name, self.reports
         );
+    }
+
+    fn assert_no_honest_penalties(&self) {
+        assert!(!self.reports.is_empty(), "[{}] no window scored", self.name);
+        for r in &self.reports {
+            for m in r.miners.iter().filter(|m| m.behaviour.is_honest()) {
+                assert!(
+                    m.penalties.is_empty(),
+                    "[{}] window {}: an honest miner was penalized: {m:#?}",
+                    self.name,
+                    r.window
+                );
+            }
+        }
     }
 }

@@ -1,12 +1,17 @@
 //! How many manifests behind the validator's model a miner's base model is, counting only the
-//! manifests the miner could have applied: those committed on chain by the window's sync
-//! cutoff (the first `grace + blocks_per_window / 4` blocks of the window, the miners' default
-//! wait), and not the newest one when the validator's own gateway, which serves manifests,
-//! failed a probe before the cutoff. A manifest the validator published late, or could not
-//! publish, never makes an honest miner stale. Pure.
+//! manifests the miner could have applied: those committed on chain at least
+//! [`SYNC_SLACK_BLOCKS`] before the window's sync cutoff (the first
+//! `grace + blocks_per_window / 4` blocks of the window, the miners' default wait), and not the
+//! newest one when the validator's own gateway, which serves manifests, failed a probe before
+//! the cutoff. A manifest the validator published late, or could not publish, never makes an
+//! honest miner stale. Pure.
 
 use kiln_protocol::{Digest, WindowClock};
 use std::collections::BTreeMap;
+
+/// Blocks a miner is given to download a manifest and its artifacts before the sync cutoff: a
+/// manifest committed later does not count against it.
+pub const SYNC_SLACK_BLOCKS: u64 = 2;
 
 /// One recorded manifest, as the lineage needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +29,9 @@ pub fn sync_cutoff(clock: &WindowClock, window: u64) -> u64 {
 }
 
 /// Manifests behind `current` for each base in `newest_first` (the validator's manifests,
-/// newest first): `current` is 0 behind, and each manifest committed by `cutoff` adds one for
-/// the bases before it; the newest is not counted when `gateway_failed`.
+/// newest first): `current` is 0 behind, and each manifest committed [`SYNC_SLACK_BLOCKS`]
+/// before `cutoff` adds one for the bases before it; the newest is not counted when
+/// `gateway_failed`.
 pub fn behind_by_base(
     current: Digest,
     newest_first: &[ManifestRecord],
@@ -35,7 +41,9 @@ pub fn behind_by_base(
     let mut out = BTreeMap::from([(current, 0)]);
     let mut behind = 0u32;
     for (i, m) in newest_first.iter().enumerate() {
-        let in_time = m.commit_block.is_some_and(|b| b <= cutoff);
+        let in_time = m
+            .commit_block
+            .is_some_and(|b| b.saturating_add(SYNC_SLACK_BLOCKS) <= cutoff);
         if in_time && !(i == 0 && gateway_failed) {
             behind += 1;
         }
@@ -60,16 +68,19 @@ mod tests {
     fn only_manifests_published_in_time_count() {
         // Models 3 (current) ← 2 ← 1 ← 0; manifests newest first: base 2, base 1, base 0.
         let chain = [m(2, Some(50)), m(1, Some(30)), m(0, Some(10))];
-        let all = behind_by_base([3; 32], &chain, 60, false);
+        let all = behind_by_base([3; 32], &chain, 52, false);
         assert_eq!(all[&[3; 32]], 0);
         assert_eq!(all[&[2; 32]], 1);
         assert_eq!(all[&[0; 32]], 3);
-        // The newest manifest landed after the cutoff: a miner on its base is not behind.
-        let late = behind_by_base([3; 32], &chain, 45, false);
+        // The newest manifest landed too close to the cutoff: a miner on its base is not behind.
+        let late = behind_by_base([3; 32], &chain, 51, false);
         assert_eq!((late[&[2; 32]], late[&[1; 32]]), (0, 1));
         // Never published: the same.
         let unpublished = [m(2, None), m(1, Some(30))];
-        assert_eq!(behind_by_base([3; 32], &unpublished, 60, false)[&[2; 32]], 0);
+        assert_eq!(
+            behind_by_base([3; 32], &unpublished, 60, false)[&[2; 32]],
+            0
+        );
         // The manifests' gateway failed before the cutoff: the newest does not count.
         let failed = behind_by_base([3; 32], &chain, 60, true);
         assert_eq!((failed[&[2; 32]], failed[&[1; 32]]), (0, 1));

@@ -37,7 +37,7 @@ pub(crate) struct MinerArgs {
     #[arg(long, env = "KILN_COMMIT_MARGIN", default_value_t = 1)]
     commit_margin: u64,
     /// Blocks into a window to wait for the previous window's manifest (default: the commit
-    /// grace plus half a window).
+    /// grace plus a quarter of a window).
     #[arg(long, env = "KILN_MANIFEST_WAIT_BLOCKS")]
     manifest_wait_blocks: Option<u64>,
     /// Follow this validator's manifests (default: the manifest publisher with the most stake).
