@@ -243,9 +243,19 @@ async fn run_async(a: GatewayArgs) -> Result<()> {
         );
         let honest = bodies(3);
         let lookups_before = registry.lookups();
-        let stop = AtomicBool::new(false);
+        let stop = Arc::new(AtomicBool::new(false));
         let url = gateway.url();
-        let flooding = flood::run(&url, &requests, a.flood_concurrency, &stop);
+        // The flood runs on its own thread and runtime, as another process would, so that its
+        // tasks do not queue ahead of the gateway's and the honest client's in this runtime.
+        let flooding = {
+            let (stop, concurrency) = (stop.clone(), a.flood_concurrency);
+            tokio::task::spawn_blocking(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(flood::run(&url, &requests, concurrency, &stop))
+            })
+        };
         let uploading = async {
             let started = Instant::now();
             let done = futures::stream::iter(honest.iter())
@@ -259,7 +269,7 @@ async fn run_async(a: GatewayArgs) -> Result<()> {
         let flood_started = Instant::now();
         let (outcome, took) = tokio::join!(flooding, uploading);
         let flood_secs = flood_started.elapsed().as_secs_f64();
-        let (outcome, took) = (outcome?, took?);
+        let (outcome, took) = (outcome??, took?);
         let up_flooded = mbps(total, took);
         let lookups = registry.lookups() - lookups_before;
         f.put("flood_requests", outcome.sent);
