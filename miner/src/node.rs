@@ -457,18 +457,15 @@ impl Miner {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, window, "model sync failed"),
             }
-            let have = self.manifest_window;
-            if wanted.is_none_or(|w| have.is_some_and(|h| h >= w)) {
+            // No validator has published yet (a new run): nothing to wait for.
+            let Some(have) = self.manifest_window else {
+                return;
+            };
+            if wanted.is_none_or(|w| have >= w) {
                 return;
             }
-            // Waits even before any manifest was seen: in a new run the first one is on its
-            // way, and a miner that started without it would train a stale base.
             let block = self.chain.current_block().await.unwrap_or(give_up);
             if block >= give_up {
-                if have.is_none() {
-                    tracing::debug!(window, "no validator has published a manifest yet");
-                    return;
-                }
                 tracing::warn!(
                     window,
                     "the previous window's manifest did not arrive in time"

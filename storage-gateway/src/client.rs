@@ -139,6 +139,15 @@ impl GatewayClient {
         }
     }
 
+    /// The same client making one attempt per request (health probes, where a request that
+    /// needs a retry has already failed).
+    pub fn without_retries(&self) -> GatewayClient {
+        GatewayClient {
+            retries: 0,
+            ..self.clone()
+        }
+    }
+
     /// Uploads `bytes`, signed by `hotkey` (re-signed on each retry).
     pub async fn upload(
         &self,

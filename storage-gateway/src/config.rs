@@ -172,10 +172,11 @@ impl Default for GatewayConfig {
     }
 }
 
-/// How S3 requests are retried: a few quick retries within 10 s (object_store's default keeps
-/// retrying for 3 minutes), so that a store outage surfaces as `store_unavailable` while
-/// clients can still act on it (a miner retries, then commits; a validator records
-/// `infrastructure`) instead of every request hanging.
+/// How S3 requests are retried: a few quick retries, none started after 10 s (object_store's
+/// default keeps retrying for 3 minutes), so that a store outage surfaces as
+/// `store_unavailable` while clients can still act on it (a miner retries, then commits; a
+/// validator records `infrastructure`) instead of every request hanging. Each attempt keeps
+/// object_store's own request timeout.
 pub fn store_retry() -> object_store::RetryConfig {
     object_store::RetryConfig {
         backoff: object_store::BackoffConfig {

@@ -132,13 +132,14 @@ impl ApiError {
     }
 
     /// Whether this refusal counts against the peer that caused it: every refusal except
-    /// those the gateway or its dependencies caused, a client's dropped body, and an
-    /// authenticated hotkey's own rate limit.
+    /// those the gateway or its dependencies caused (the store, the chain, the shared lookup
+    /// budget), a client's dropped body, and an authenticated hotkey's own rate limit.
     fn counts_against_peer(&self) -> bool {
         !matches!(
             self.code,
             "store_unavailable"
                 | "registry_unavailable"
+                | "registry_busy"
                 | "body_error"
                 | "rate_limited"
                 | "peer_throttled"
@@ -277,17 +278,7 @@ async fn upload_inner(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| PeerKey::of(c.0.ip()));
-    if let Some(peer) = peer
-        && let Some(wait) = state.peers.lock().wait(&peer, now)
-    {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "peer_throttled",
-            format!("too many refused uploads from {peer}; retry in {wait:?}"),
-        )
-        .retry_after(wait));
-    }
-    let result = checked_upload(state, digest_hex, request, now).await;
+    let result = checked_upload(state, digest_hex, request, now, peer).await;
     if let (Some(peer), Err(e)) = (peer, &result)
         && e.counts_against_peer()
     {
@@ -297,13 +288,16 @@ async fn upload_inner(
 }
 
 /// The upload's checks, cheapest first: path, length and size; headers and time window;
-/// signature; registration (a cached set, then a bounded chain check); replay; the hotkey's
-/// rate limit; then the body streams to the store.
+/// signature; for a hotkey outside the registered set, the peer's refusal limit and then a
+/// bounded chain check; replay; the hotkey's rate limit; then the body streams to the store.
+/// The peer limit never applies to registered hotkeys with valid signatures, so strangers
+/// sharing an address with miners (a NAT, the operator's reverse proxy) cannot throttle them.
 async fn checked_upload(
     state: &AppState,
     digest_hex: &str,
     request: Request,
     now: u64,
+    peer: Option<PeerKey>,
 ) -> Result<([u8; 32], PutOutcome, u64), ApiError> {
     let digest = parse_digest(digest_hex)?;
     let headers = request.headers();
@@ -339,6 +333,17 @@ async fn checked_upload(
     )?;
     claimed.check_time(now, state.limits.timestamp_window_ms)?;
     let verified = claimed.verify()?;
+    if !state.registry.known(&verified.hotkey)
+        && let Some(peer) = peer
+        && let Some(wait) = state.peers.lock().wait(&peer, now)
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "peer_throttled",
+            format!("too many refused uploads from {peer}; retry in {wait:?}"),
+        )
+        .retry_after(wait));
+    }
     match state.registry.status(&verified.hotkey).await {
         Registration::Registered => {}
         Registration::Unregistered => {

@@ -39,6 +39,8 @@ pub enum Registration {
 pub trait Registry: Send + Sync + 'static {
     /// The status of `hotkey`.
     fn status<'a>(&'a self, hotkey: &'a AccountId32) -> BoxFuture<'a, Registration>;
+    /// Whether `hotkey` is in the registered set held now (no chain read).
+    fn known(&self, hotkey: &AccountId32) -> bool;
 }
 
 /// A fixed set of hotkeys.
@@ -53,6 +55,10 @@ impl StaticRegistry {
 }
 
 impl Registry for StaticRegistry {
+    fn known(&self, hotkey: &AccountId32) -> bool {
+        self.0.contains(&hotkey.0)
+    }
+
     fn status<'a>(&'a self, hotkey: &'a AccountId32) -> BoxFuture<'a, Registration> {
         let known = self.0.contains(&hotkey.0);
         Box::pin(async move {
@@ -246,25 +252,26 @@ impl<S: HotkeySource> Inner<S> {
                 crate::metrics::GatewayMetrics.registry_lookup("deferred");
                 return Registration::Deferred(wait);
             }
-            misses.put(hotkey.0, now);
         }
         self.lookups.fetch_add(1, Ordering::Relaxed);
         match self.source.is_registered(hotkey).await {
             Ok(true) => {
                 crate::metrics::GatewayMetrics.registry_lookup("registered");
                 self.misses.lock().pop(&hotkey.0);
-                if let Some(set) = &mut *self.hotkeys.write() {
-                    set.insert(hotkey.0);
-                }
+                self.hotkeys
+                    .write()
+                    .get_or_insert_with(HashSet::new)
+                    .insert(hotkey.0);
                 Registration::Registered
             }
             Ok(false) => {
                 crate::metrics::GatewayMetrics.registry_lookup("unregistered");
+                // Recorded only once answered: a lookup in flight refuses nobody.
+                self.misses.lock().put(hotkey.0, Instant::now());
                 Registration::Unregistered
             }
             Err(e) => {
                 crate::metrics::GatewayMetrics.registry_lookup("failed");
-                self.misses.lock().pop(&hotkey.0);
                 tracing::warn!(error = %e, "registration lookup failed");
                 Registration::Unknown
             }
@@ -273,6 +280,14 @@ impl<S: HotkeySource> Inner<S> {
 }
 
 impl<S: HotkeySource> Registry for CachedRegistry<S> {
+    fn known(&self, hotkey: &AccountId32) -> bool {
+        self.0
+            .hotkeys
+            .read()
+            .as_ref()
+            .is_some_and(|set| set.contains(&hotkey.0))
+    }
+
     fn status<'a>(&'a self, hotkey: &'a AccountId32) -> BoxFuture<'a, Registration> {
         Box::pin(async move {
             let known = self

@@ -12,14 +12,15 @@ use std::collections::BTreeMap;
 /// The name of the validator's own gateway in the outage record.
 pub const OWN_GATEWAY: &str = "";
 
-/// Asks `gateway` for an artifact nobody has: healthy if it answers (404 after asking its
-/// store), failed with the reason otherwise.
-pub async fn probe(gateway: &GatewayClient) -> Result<(), String> {
-    gateway
-        .head(&crate::probe::probe_digest())
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+/// Asks `gateway` once, within `timeout`, for an artifact nobody has: healthy if it answers
+/// (404 after asking its store), failed with the reason otherwise.
+pub async fn probe(gateway: &GatewayClient, timeout: std::time::Duration) -> Result<(), String> {
+    let head = gateway.without_retries();
+    match tokio::time::timeout(timeout, head.head(&crate::probe::probe_digest())).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+    }
 }
 
 /// The validator's gateway and the named ones.

@@ -2,9 +2,9 @@
 //! manifests the miner could have applied: those committed on chain at least
 //! [`SYNC_SLACK_BLOCKS`] before the window's sync cutoff (the first
 //! `grace + blocks_per_window / 4` blocks of the window, the miners' default wait), and not the
-//! newest one when the validator's own gateway, which serves manifests, failed a probe before
-//! the cutoff. A manifest the validator published late, or could not publish, never makes an
-//! honest miner stale. Pure.
+//! newest one when the validator's own gateway, which serves manifests, failed a probe between
+//! that manifest's commitment and the cutoff, or when it is the run's first. A manifest the
+//! validator published late, or could not publish, never makes an honest miner stale. Pure.
 
 use kiln_protocol::{Digest, WindowClock};
 use std::collections::BTreeMap;
@@ -31,12 +31,13 @@ pub fn sync_cutoff(clock: &WindowClock, window: u64) -> u64 {
 /// Manifests behind `current` for each base in `newest_first` (the validator's manifests,
 /// newest first): `current` is 0 behind, and each manifest committed [`SYNC_SLACK_BLOCKS`]
 /// before `cutoff` adds one for the bases before it; the newest is not counted when
-/// `gateway_failed`.
+/// `excuse_newest` (its gateway failed before the cutoff, or it is the run's first manifest,
+/// which miners do not wait for since none existed before it).
 pub fn behind_by_base(
     current: Digest,
     newest_first: &[ManifestRecord],
     cutoff: u64,
-    gateway_failed: bool,
+    excuse_newest: bool,
 ) -> BTreeMap<Digest, u32> {
     let mut out = BTreeMap::from([(current, 0)]);
     let mut behind = 0u32;
@@ -44,7 +45,7 @@ pub fn behind_by_base(
         let in_time = m
             .commit_block
             .is_some_and(|b| b.saturating_add(SYNC_SLACK_BLOCKS) <= cutoff);
-        if in_time && !(i == 0 && gateway_failed) {
+        if in_time && !(i == 0 && excuse_newest) {
             behind += 1;
         }
         out.entry(m.base_model_hash).or_insert(behind);

@@ -140,6 +140,8 @@ pub enum Action {
         uid: u16,
         /// Its commitment.
         commitment: Commitment,
+        /// The block that included it.
+        block: u64,
     },
     /// Measure the random rows' loss at the current model.
     MeasureRandom,
@@ -287,11 +289,12 @@ impl WindowMachine {
                             };
                             self.verdicts.insert(*uid, v);
                         }
-                        Submission::Committed { commitment, .. } => {
+                        Submission::Committed { commitment, block } => {
                             self.waiting.insert(*uid);
                             actions.push(Action::Fetch {
                                 uid: *uid,
                                 commitment: commitment.clone(),
+                                block: *block,
                             });
                         }
                     }

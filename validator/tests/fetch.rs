@@ -114,7 +114,11 @@ async fn the_locator_picks_the_gateway_and_each_outcome_is_reported() {
     // locator that reaches it, and unknown locators by the validator's own gateway.
     let mut outages = Outages::new(100);
     for (name, gateway) in sources.gateways() {
-        outages.record(name, 10, fetch::probe(gateway).await);
+        outages.record(
+            name,
+            10,
+            fetch::probe(gateway, Duration::from_secs(3)).await,
+        );
     }
     let names: Vec<&str> = sources.gateways().map(|(n, _)| n).collect();
     assert_eq!(names, [fetch::OWN_GATEWAY, "b", "down"]);

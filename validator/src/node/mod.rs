@@ -3,6 +3,7 @@
 //!
 //! Phases with their own file: [`weights`] (the Weights phase) and [`publish`] (Aggregate).
 
+mod duties;
 mod publish;
 mod timelocked;
 mod weights;
@@ -17,6 +18,7 @@ use crate::machine::{Action, Input, MachineConfig, Member, WindowMachine};
 use crate::metrics::ValidatorMetrics;
 use crate::probe::Outages;
 use crate::window::{Download, Posted, resume_at};
+use duties::{Backoff, OUTAGE_LOOKBACK_BLOCKS, probe_gateways};
 use futures::StreamExt;
 use kiln_protocol::assignment::{assigned_pool, random_pool};
 use kiln_protocol::commitment::{Commitment, CommitmentKind};
@@ -29,7 +31,7 @@ use kiln_training::{Model, ModelConfig, mean_loss};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use thiserror::Error;
 
 /// How a validator runs.
@@ -135,32 +137,6 @@ pub struct Validator {
     /// Failed gateway probes of the last windows.
     outages: Arc<parking_lot::Mutex<Outages>>,
     metrics: ValidatorMetrics,
-}
-
-/// Time between probes of the gateways.
-const PROBE_EVERY: Duration = Duration::from_secs(1);
-
-/// Probes every gateway each [`PROBE_EVERY`] and records failures at the latest block.
-async fn probe_gateways(
-    sources: Sources,
-    health: Arc<Health>,
-    outages: Arc<parking_lot::Mutex<Outages>>,
-) {
-    let mut tick = tokio::time::interval(PROBE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Some((block, _)) = health.last_block() else {
-            continue;
-        };
-        for (name, gateway) in sources.gateways() {
-            let result = fetch::probe(gateway).await;
-            if let Err(e) = &result {
-                tracing::warn!(gateway = name, block, error = %e, "gateway probe failed");
-            }
-            outages.lock().record(name, block, result);
-        }
-    }
 }
 
 impl std::fmt::Debug for Validator {
@@ -299,6 +275,7 @@ impl Validator {
         let _reveals = AbortOnDrop(tokio::spawn(revealer.run(self.clock)));
         let _probes = AbortOnDrop(tokio::spawn(probe_gateways(
             self.sources.clone(),
+            self.chain.clone(),
             self.health.clone(),
             self.outages.clone(),
         )));
@@ -316,6 +293,7 @@ impl Validator {
             );
         }
         let mut done = 0u64;
+        let mut republish = Backoff::default();
         tokio::pin!(shutdown);
         loop {
             let block = tokio::select! {
@@ -332,9 +310,17 @@ impl Validator {
                 },
             };
             // A manifest whose upload or commit failed (the gateway or the chain was down) is
-            // published again at every block until it lands, so miners can follow.
-            if let Err(e) = self.republish().await {
-                tracing::warn!(error = %e, "could not check for an unpublished manifest");
+            // published again until it lands, so miners can follow: at the next block, then
+            // backing off (doubling, up to a quarter window) while it keeps failing.
+            if block >= republish.at {
+                let pending = tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    r = self.republish() => r.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "could not check for an unpublished manifest");
+                        true
+                    }),
+                };
+                republish.after(block, pending, self.clock.blocks_per_window() / 4);
             }
             while block >= self.clock.random_seed_block(next) {
                 let summary = tokio::select! {
@@ -401,7 +387,7 @@ impl Validator {
                 let results: Vec<(u16, Download)> = futures::stream::iter(
                     std::mem::take(&mut fetches)
                         .into_iter()
-                        .map(|(uid, c)| self.fetch(uid, c)),
+                        .map(|(uid, c, block)| self.fetch(uid, c, block)),
                 )
                 .buffer_unordered(self.cfg.fetch_concurrency.max(1))
                 .collect()
@@ -417,8 +403,12 @@ impl Validator {
                     let input = self.collect(window, block, &mut ctx).await?;
                     m.step(input)
                 }
-                Action::Fetch { uid, commitment } => {
-                    fetches.push((uid, commitment));
+                Action::Fetch {
+                    uid,
+                    commitment,
+                    block,
+                } => {
+                    fetches.push((uid, commitment, block));
                     Vec::new()
                 }
                 Action::MeasureRandom => {
@@ -564,18 +554,22 @@ impl Validator {
     /// Manifests behind the model, per base, as window `window`'s miners could have followed.
     async fn known_bases(&self, window: u64) -> Result<BTreeMap<Digest, u32>, ValidatorError> {
         let cutoff = lineage::sync_cutoff(&self.clock, window);
-        let sync_phase = self.clock.start_block(window)..=cutoff;
-        let gateway_failed = self
-            .outages
-            .lock()
-            .during(fetch::OWN_GATEWAY, sync_phase)
-            .is_some();
         let manifests = self.db.recent_manifests(16).await?;
+        // Only a failure between the newest manifest's commitment and the cutoff could have
+        // kept miners from downloading it.
+        let committed = manifests.first().and_then(|m| m.commit_block);
+        let gateway_failed = committed.is_some_and(|from| {
+            self.outages
+                .lock()
+                .during(fetch::OWN_GATEWAY, from..=cutoff)
+                .is_some()
+        });
+        let first = manifests.len() == 1;
         Ok(lineage::behind_by_base(
             self.model_hash,
             &manifests,
             cutoff,
-            gateway_failed,
+            gateway_failed || first,
         ))
     }
 
@@ -586,10 +580,10 @@ impl Validator {
             .map_err(|e| ValidatorError::Dataset(e.to_string()))
     }
 
-    async fn fetch(&self, uid: u16, c: Commitment) -> (u16, Download) {
+    async fn fetch(&self, uid: u16, c: Commitment, block: u64) -> (u16, Download) {
         let started = Instant::now();
         let download = match self.sources.fetch(&c, self.cfg.max_artifact_bytes).await {
-            Download::NotFound => self.missing(&c),
+            Download::NotFound => self.missing(&c, block),
             other => other,
         };
         if let Download::Bytes(b) = &download {
@@ -598,14 +592,16 @@ impl Validator {
         (uid, download)
     }
 
-    /// A committed artifact its gateway does not have: the miner's fault, unless a probe of
-    /// that gateway failed between the window's first block and its commit deadline.
-    fn missing(&self, c: &Commitment) -> Download {
+    /// A committed artifact its gateway does not have, its commitment included at `block`:
+    /// the miner's fault, unless a probe of that gateway failed in the
+    /// [`OUTAGE_LOOKBACK_BLOCKS`] before that block, when an honest miner whose uploads kept
+    /// failing gives up retrying and commits anyway.
+    fn missing(&self, c: &Commitment, block: u64) -> Download {
         let gateway = self.sources.gateway_name(&c.locator);
-        let upload_phase = self.clock.start_block(c.window)..=self.clock.commit_deadline(c.window);
-        match self.outages.lock().during(gateway, upload_phase) {
+        let before_commit = block.saturating_sub(OUTAGE_LOOKBACK_BLOCKS)..=block;
+        match self.outages.lock().during(gateway, before_commit) {
             Some(o) => Download::Unreachable(format!(
-                "not in the gateway, which failed at block {} while miners uploaded ({})",
+                "not in the gateway, which failed at block {} just before the commitment ({})",
                 o.block, o.reason
             )),
             None => Download::NotFound,

@@ -95,9 +95,10 @@ impl Validator {
     }
 
     /// Publishes the newest manifest again if a crash or a failure left it uncommitted.
-    pub(super) async fn republish(&self) -> Result<(), ValidatorError> {
+    /// Whether one is still unpublished afterwards.
+    pub(super) async fn republish(&self) -> Result<bool, ValidatorError> {
         let Some((window, digest, bytes)) = self.db.unpublished_manifest().await? else {
-            return Ok(());
+            return Ok(false);
         };
         let manifest = AggregationManifest::decode(&bytes).map_err(model_err)?;
         // Its checkpoint, if any, is the current model's weights (the manifest is the newest).
@@ -109,12 +110,15 @@ impl Validator {
             None => None,
         };
         tracing::info!(window, "publishing a recorded manifest again");
-        self.publish(window, manifest.peers.len(), digest, bytes, checkpoint)
-            .await
+        let published = self
+            .publish(window, manifest.peers.len(), digest, bytes, checkpoint)
+            .await?;
+        Ok(!published)
     }
 
     /// Uploads the checkpoint and the manifest, commits the manifest and records the block.
-    /// Failures are logged and counted; the manifest stays recorded as unpublished.
+    /// Failures are logged and counted; the manifest stays recorded as unpublished. Whether it
+    /// was published.
     async fn publish(
         &self,
         window: u64,
@@ -122,17 +126,20 @@ impl Validator {
         digest: Digest,
         bytes: Vec<u8>,
         checkpoint: Option<Vec<u8>>,
-    ) -> Result<(), ValidatorError> {
+    ) -> Result<bool, ValidatorError> {
         let byte_len = bytes.len() as u64;
         let block = self.upload_and_commit(window, digest, bytes, checkpoint, byte_len);
         match block.await {
             Some(block) => {
                 self.db.manifest_published(window, block).await?;
                 self.metrics.manifest(peers, true);
+                Ok(true)
             }
-            None => self.metrics.manifest(peers, false),
+            None => {
+                self.metrics.manifest(peers, false);
+                Ok(false)
+            }
         }
-        Ok(())
     }
 
     async fn upload_and_commit(
