@@ -287,11 +287,11 @@ async fn upload_inner(
     result
 }
 
-/// The upload's checks, cheapest first: path, length and size; headers and time window;
-/// signature; for a hotkey outside the registered set, the peer's refusal limit and then a
+/// The upload's checks, cheapest first: path, length and size; headers and time window; for a
+/// hotkey outside the registered set, the peer's refusal limit; signature; for that hotkey, a
 /// bounded chain check; replay; the hotkey's rate limit; then the body streams to the store.
-/// The peer limit never applies to registered hotkeys with valid signatures, so strangers
-/// sharing an address with miners (a NAT, the operator's reverse proxy) cannot throttle them.
+/// The peer limit never applies to registered hotkeys, so strangers sharing an address with
+/// miners (a NAT, the operator's reverse proxy) cannot throttle them.
 async fn checked_upload(
     state: &AppState,
     digest_hex: &str,
@@ -332,8 +332,9 @@ async fn checked_upload(
         length,
     )?;
     claimed.check_time(now, state.limits.timestamp_window_ms)?;
-    let verified = claimed.verify()?;
-    if !state.registry.known(&verified.hotkey)
+    // The named hotkey is not verified yet, but a claim to a registered one skips the gate
+    // (and, if forged, fails the signature check next), so no address can block miners.
+    if !state.registry.known(&claimed.hotkey)
         && let Some(peer) = peer
         && let Some(wait) = state.peers.lock().wait(&peer, now)
     {
@@ -344,6 +345,7 @@ async fn checked_upload(
         )
         .retry_after(wait));
     }
+    let verified = claimed.verify()?;
     match state.registry.status(&verified.hotkey).await {
         Registration::Registered => {}
         Registration::Unregistered => {
