@@ -356,7 +356,6 @@ impl Miner {
         let latest = self
             .until(give_up, self.sync.manifest(&lead.commitment.digest))
             .await?;
-        self.manifest_window = Some(latest.window);
         let missing = self
             .until(
                 give_up,
@@ -388,6 +387,13 @@ impl Miner {
             if let Err(e) = self.model.save(&dir) {
                 tracing::warn!(error = %e, "could not save the model checkpoint");
             }
+        }
+        // The newest manifest counts as had only once every manifest up to it is applied, so
+        // a catch-up cut short keeps the window's wait going.
+        match (&stopped, applied.last()) {
+            (None, _) => self.manifest_window = Some(latest.window),
+            (Some(_), Some(&w)) => self.manifest_window = Some(w),
+            (Some(_), None) => {}
         }
         match stopped {
             Some(e) if applied.is_empty() => Err(e),
