@@ -290,15 +290,10 @@ impl<S: HotkeySource> Registry for CachedRegistry<S> {
 
     fn status<'a>(&'a self, hotkey: &'a AccountId32) -> BoxFuture<'a, Registration> {
         Box::pin(async move {
-            let known = self
-                .0
-                .hotkeys
-                .read()
-                .as_ref()
-                .map(|set| set.contains(&hotkey.0));
-            match known {
-                Some(true) => Registration::Registered,
-                _ => self.0.lookup(hotkey).await,
+            if self.known(hotkey) {
+                Registration::Registered
+            } else {
+                self.0.lookup(hotkey).await
             }
         })
     }

@@ -53,8 +53,8 @@ pub enum Step {
     /// component's metrics endpoint answers.
     Kill(Component),
     /// The run's summary (as `kiln up --json` writes it) counts `restarts` restarts of
-    /// `component` and none of any other, every component running; and a window after the one
-    /// of the last [`Step::Kill`] evaluated every honest miner.
+    /// `component` and none of any other, every component running; and one of the two windows
+    /// after the one of the last [`Step::Kill`] evaluated every honest miner.
     AssertRestarted {
         /// The component killed.
         component: Component,

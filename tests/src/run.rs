@@ -488,23 +488,14 @@ impl Run {
             assert_eq!(c["restarts"], expected, "[{name}] restarts of {c}");
             assert_eq!(c["status"], "running", "[{name}] {c}");
         }
-        // The run went on: a window after the kill's evaluated every honest miner.
+        // The run went on: one of the two windows after the kill's evaluated every honest miner.
         let killed_in = self
             .killed_in
             .unwrap_or_else(|| panic!("[{name}] a Kill step before this one"));
-        let recovered = self
-            .reports
-            .iter()
-            .filter(|r| r.window > killed_in)
-            .any(|r| {
-                r.miners
-                    .iter()
-                    .filter(|m| m.behaviour.is_honest())
-                    .all(|m| m.verdict == "evaluated")
-            });
         assert!(
-            recovered,
-            "[{name}] no window after {killed_in} evaluated every honest miner: {:#?}",
+            self.honest_evaluated_within_two_windows_of(killed_in),
+            "[{name}] neither of the two windows after {killed_in} evaluated every honest miner: \
+             {:#?}",
             self.reports
         );
     }
@@ -659,21 +650,25 @@ impl Run {
             assert_eq!(m.verdict, "infrastructure", "[{}] {at:#?}", self.name);
             assert!(m.penalties.is_empty(), "[{}] {m:#?}", self.name);
         }
-        let recovered = self
-            .reports
+        assert!(
+            self.honest_evaluated_within_two_windows_of(outage),
+            "[{}] neither of the two windows after the outage evaluated every honest miner: {:#?}",
+            self.name,
+            self.reports
+        );
+    }
+
+    /// Whether one of the two windows after `window` evaluated every honest miner.
+    fn honest_evaluated_within_two_windows_of(&self, window: u64) -> bool {
+        self.reports
             .iter()
-            .filter(|r| r.window > outage && r.window <= outage + 2)
+            .filter(|r| r.window > window && r.window <= window + 2)
             .any(|r| {
                 r.miners
                     .iter()
                     .filter(|m| m.behaviour.is_honest())
                     .all(|m| m.verdict == "evaluated")
-            });
-        assert!(
-            recovered,
-            "[{}] neither of the two windows after the outage evaluated every honest miner: {:#?}",
-            self.name, self.reports
-        );
+            })
     }
 
     fn assert_no_honest_penalties(&self) {
